@@ -1,0 +1,68 @@
+# Copyright 2026 The ego_reasoner_ros Authors
+# Licensed under the Apache License, Version 2.0
+"""Entry point of the ``ego-reasoner`` command.
+
+Each subcommand lives in its own module exposing ``add_parser(subparsers)``; the parser it
+registers sets ``func`` (called with the parsed namespace, returning an exit code).
+
+    ego-reasoner --help
+    ego-reasoner data fetch
+    ego-reasoner eval --policy expert --tasks test_809.json --scenes scenes --out runs/eval
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+# Subcommand modules, in the order --help lists them.
+SUBCOMMAND_MODULES = (
+    'ego_reasoner_ros.cli.demo_cmd',
+    'ego_reasoner_ros.cli.launch_cmd',
+    'ego_reasoner_ros.cli.eval_cmd',
+    'ego_reasoner_ros.cli.datagen_cmd',
+    'ego_reasoner_ros.cli.train_cmd',
+    'ego_reasoner_ros.cli.serve_cmd',
+    'ego_reasoner_ros.cli.bag_cmd',
+    'ego_reasoner_ros.cli.bench_cmd',
+    'ego_reasoner_ros.cli.data_cmd',
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the top-level parser with every installed subcommand."""
+    parser = argparse.ArgumentParser(
+        prog='ego-reasoner',
+        description='Embodied reasoning with a multimodal LLM: simulate, evaluate, train, deploy.',
+    )
+    parser.add_argument('-v', '--verbose', action='count', default=0,
+                        help='more logging (-v info, -vv debug)')
+    subparsers = parser.add_subparsers(dest='command', metavar='COMMAND')
+    for name in SUBCOMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:  # that subcommand is not part of this build
+                continue
+            raise
+        module.add_parser(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = logging.WARNING - 10 * min(args.verbose, 2)
+    logging.basicConfig(level=level, format='%(levelname)s %(name)s: %(message)s')
+    if not getattr(args, 'func', None):
+        parser.print_help()
+        return 0 if args.command is None else 2
+    return int(args.func(args) or 0)
+
+
+if __name__ == '__main__':
+    sys.exit(main())
