@@ -1,6 +1,6 @@
 # Copyright 2026 The ego_reasoner_ros Authors
 # Licensed under the Apache License, Version 2.0
-"""Linter tests: licence headers, ruff, package.xml (the ament linters' checks, run with pip tools)."""
+"""Linter tests: licence headers, ruff and package.xml, the ament linters' checks via pip tools."""
 
 from __future__ import annotations
 

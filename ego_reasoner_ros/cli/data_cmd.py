@@ -98,6 +98,10 @@ def _ensure_logging() -> None:
 def run_fetch(args: argparse.Namespace) -> int:
     """Handle ``data fetch``; print the data folder and a final JSON summary line."""
     _ensure_logging()
+    if not args.no_progress:  # the fallback progress lines are INFO records
+        store_logger = logging.getLogger(data_store.__name__)
+        if store_logger.getEffectiveLevel() > logging.INFO:
+            store_logger.setLevel(logging.INFO)
     if args.from_dir is not None and args.base_url is not None:
         print('error: --from-dir and --base-url are exclusive', file=sys.stderr)
         return EXIT_ERROR

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 import logging
+import os
 from typing import Any
 
 from ego_reasoner_ros.core import images as imgs
@@ -36,6 +37,10 @@ THOUGHT_TAGS = ('Observation', 'Planning', 'Thinking', 'Reflection', 'Verificati
 MENU_STYLES = ('local', 'api')
 
 Message = dict[str, Any]
+
+# Looked up by value so the code does not depend on the Enum member names.
+_OBSERVE = Verb('observe')
+_MOVE_FORWARD = Verb('move forward')
 
 _SYSTEM_TEXT = (
     'You control a household robot through its head camera. You look at what the camera '
@@ -128,7 +133,7 @@ class PromptBuilder:
         """The new view(s) after ``action`` ran successfully."""
         verb = action.verb
         n = len(images)
-        if verb == Verb.OBSERVE:
+        if verb == _OBSERVE:
             if n == 1:
                 seen = ('The picture is a panorama of the surroundings: left view, back view '
                         'and right view, from left to right.')
@@ -137,7 +142,7 @@ class PromptBuilder:
             else:
                 seen = f'The {n} pictures show the surroundings.'
             text = f'Done: observe. {seen} What is your next command?'
-        elif verb == Verb.MOVE_FORWARD:
+        elif verb == _MOVE_FORWARD:
             text = ('Done: move forward. This is the new view. If what you need is now in '
                     'sight, you can go to it with navigate to. What is your next command?')
         else:
@@ -194,8 +199,28 @@ class PromptBuilder:
 
     # ------------------------------------------------------------- converters
     @staticmethod
-    def to_openai_messages(messages: Sequence[Message]) -> list[Message]:
-        """Return a copy with image blocks as OpenAI ``image_url`` data URLs."""
+    def to_openai_messages(messages: Sequence[Message],
+                           cache: dict[int, tuple[Any, str]] | None = None) -> list[Message]:
+        """Return a copy with image blocks as OpenAI ``image_url`` data URLs.
+
+        Args:
+            messages: block-format messages.
+            cache: optional dict kept by the caller for one episode; it maps image objects
+                (by identity, holding a reference so ids stay unique) to their URL, so the
+                growing history is not re-encoded every turn. Images must not be modified in
+                place while cached.
+        """
+
+        def url_of(image: Any) -> str:
+            if cache is None:
+                return imgs.data_url(image)
+            hit = cache.get(id(image))
+            if hit is not None and hit[0] is image:
+                return hit[1]
+            url = imgs.data_url(image)
+            cache[id(image)] = (image, url)
+            return url
+
         out = []
         for msg in messages:
             content = msg['content']
@@ -206,7 +231,7 @@ class PromptBuilder:
             for block in content:
                 if block.get('type') == 'image':
                     blocks.append({'type': 'image_url',
-                                   'image_url': {'url': imgs.data_url(block['image'])}})
+                                   'image_url': {'url': url_of(block['image'])}})
                 else:
                     blocks.append(dict(block))
             out.append({'role': msg['role'], 'content': blocks})
@@ -214,15 +239,31 @@ class PromptBuilder:
 
     @staticmethod
     def to_sharegpt(messages: Sequence[Message],
-                    image_paths: Sequence[str]) -> dict[str, list]:
+                    image_paths: Sequence[str] | None = None) -> dict[str, list]:
         """Return a LLaMA-Factory / TRL sharegpt row: ``{"messages", "images"}``.
 
         Each image block becomes an ``<image>`` placeholder; placeholders consume
-        ``image_paths`` in order, so their count must match.
+        ``image_paths`` in order, so their count must match. Without ``image_paths`` the
+        image blocks themselves must hold file paths.
 
         Raises:
-            ValueError: if the number of image blocks differs from ``len(image_paths)``.
+            ValueError: if the number of image blocks differs from ``len(image_paths)``, or
+                ``image_paths`` is omitted and an image block holds no path.
         """
+        if image_paths is None:
+            image_paths = []
+            for msg in messages:
+                if isinstance(msg['content'], str):
+                    continue
+                for block in msg['content']:
+                    if block.get('type') != 'image':
+                        continue
+                    image = block.get('image')
+                    if not isinstance(image, (str, os.PathLike)) or \
+                            str(image).startswith('data:'):
+                        raise ValueError('image blocks hold pixels, not file paths: '
+                                         'pass image_paths (save the images first)')
+                    image_paths.append(os.fspath(image))
         rows = []
         count = 0
         for msg in messages:
