@@ -464,7 +464,7 @@ def _invalid_from_json(data: dict[str, Any]) -> InvalidOutput:
     verb = data.get('verb')
     return InvalidOutput(
         reason=InvalidReason(data['reason']),
-        message=data.get('message', ''),
+        message=data.get('message') or str(data.get('reason', 'invalid output')),
         decision_text=data.get('decision_text'),
         verb=None if verb is None else Verb(verb),
     )

@@ -53,6 +53,7 @@ whitespace-free scene type.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import logging
 import re
@@ -338,6 +339,9 @@ class ObjectMatcher:
             raise ValueError(f"prefer must be 'first' or 'last', got {prefer!r}")
         if not isinstance(text, str) or not self._entries:
             return None, 0.0
+        limit = 64 * self.max_tokens  # characters; words past the limit are ignored anyway
+        if len(text) > limit:
+            text = text[:limit] if prefer == "first" else text[-limit:]
         words = _words(text)
         if len(words) > self.max_tokens:
             words = words[: self.max_tokens] if prefer == "first" else words[-self.max_tokens:]
@@ -405,7 +409,6 @@ def _cached_matcher(types: tuple[str, ...]) -> ObjectMatcher:
 
 # --------------------------------------------------------------------------- strict mode
 
-_STRICT_BLOCK = re.compile(r"<DecisionMaking>(.*?)</DecisionMaking>")
 # Prefixes for which the reference sets the item to None before looking at the verb.
 _STRICT_NO_ITEM_PREFIXES = ("end", "observe", "move forward", "error")
 
@@ -419,16 +422,33 @@ def _strict_verb(raw: str) -> Verb | None:
     return None
 
 
+def _strict_block(text: str) -> str | None:
+    """``re.search(r"<DecisionMaking>(.*?)</DecisionMaking>", text).group(1)`` in linear time.
+
+    The regex itself is quadratic on outputs with many unclosed tags.
+    """
+    start = text.find(DECISION_OPEN)
+    while start >= 0:
+        body = start + len(DECISION_OPEN)
+        close = text.find(DECISION_CLOSE, body)
+        if close < 0:
+            return None
+        newline = text.find("\n", body, close)
+        if newline < 0:
+            return text[body:close]
+        start = text.find(DECISION_OPEN, newline)
+    return None
+
+
 def _parse_strict(
     text: str, types: tuple[str, ...], matcher: ObjectMatcher
 ) -> ParsedAction | InvalidOutput:
-    found = _STRICT_BLOCK.search(text)
-    if found is None:
+    raw = _strict_block(text)
+    if raw is None:
         return InvalidOutput(
             InvalidReason.NO_DECISION_TAG,
             f"no single-line {DECISION_OPEN}...{DECISION_CLOSE} block in the output",
         )
-    raw = found.group(1)
     if not raw.strip():
         return InvalidOutput(InvalidReason.EMPTY_DECISION, "the decision block is empty", raw)
     verb = _strict_verb(raw)
@@ -468,8 +488,8 @@ def _parse_strict(
 # --------------------------------------------------------------------------- lenient mode
 
 _TAG_NAME = r"decision[\s_-]*making"
-_LENIENT_BLOCK = re.compile(rf"<\s*{_TAG_NAME}\s*>(.*?)<\s*/\s*{_TAG_NAME}\s*>", re.I | re.S)
 _LENIENT_OPEN = re.compile(rf"<\s*{_TAG_NAME}\s*>", re.I)
+_LENIENT_CLOSE = re.compile(rf"<\s*/\s*{_TAG_NAME}\s*>", re.I)
 _SPECIAL_TOKEN = re.compile(r"<\|[^|<>]{0,40}\|>|</?[A-Za-z][\w\s=\"'-]{0,40}>")
 _NOISE_CHARS = re.compile(r"[*`\"“”‘’#~\[\](){}<>|\\]")
 _LONE_APOSTROPHE = re.compile(r"(?<!\w)'|'(?!\w)")
@@ -546,9 +566,25 @@ def _clean_lenient(raw: str) -> str:
     return s.rstrip(" .!?,;:").strip()
 
 
+def _lenient_blocks(text: str) -> list[str]:
+    """Contents of ``<tag>(.*?)</tag>`` (DOTALL, any case) left to right, in linear time."""
+    closes = [(m.start(), m.end()) for m in _LENIENT_CLOSE.finditer(text)]
+    blocks: list[str] = []
+    index, pos = 0, 0
+    for found in _LENIENT_OPEN.finditer(text):
+        if found.start() < pos:
+            continue
+        index = bisect.bisect_left(closes, (found.end(), -1), lo=index)
+        if index == len(closes):
+            break
+        blocks.append(text[found.end():closes[index][0]])
+        pos = closes[index][1]
+    return blocks
+
+
 def _lenient_decision(text: str) -> str | None:
     """The decision text lenient mode reads, or None if there is no tag at all."""
-    blocks = [m.group(1) for m in _LENIENT_BLOCK.finditer(text)]
+    blocks = _lenient_blocks(text)
     for block in reversed(blocks):
         if _clean_lenient(block):
             return block.strip()
@@ -637,10 +673,18 @@ def _parse_lenient(
 def _valid_types(scene_types: Iterable[str]) -> tuple[str, ...]:
     if isinstance(scene_types, str) or not isinstance(scene_types, Iterable):
         raise TypeError("scene_types must be a sequence of str (not a single str)")
-    unique: dict[str, None] = {}
-    for name in scene_types:
+    names = tuple(scene_types)
+    for name in names:
         if not isinstance(name, str):
             raise TypeError(f"scene types must be str, got {type(name).__name__}")
+    return _usable_types(names)
+
+
+@functools.lru_cache(maxsize=64)
+def _usable_types(names: tuple[str, ...]) -> tuple[str, ...]:
+    """Distinct names, in order, that are valid action targets."""
+    unique: dict[str, None] = {}
+    for name in names:
         try:
             Action(Verb.NAVIGATE_TO, name)
         except ValueError:
