@@ -107,7 +107,7 @@ _PALETTE: dict[str, RGB] = {
     'BaseballBat': (200, 160, 100),
     'BasketBall': (230, 110, 30),
     'TennisRacket': (60, 200, 120),
-    'TeddyBear': (160, 110, 70),
+    'TeddyBear': (150, 100, 60),
     'CD': (200, 200, 230),
     'Cloth': (150, 200, 160),
     'LaundryHamper': (180, 170, 140),
@@ -127,7 +127,7 @@ _PALETTE: dict[str, RGB] = {
     'Plunger': (150, 40, 40),
     'ScrubBrush': (60, 100, 220),
     'ShowerCurtain': (170, 210, 230),
-    'ShowerHead': (190, 190, 200),
+    'ShowerHead': (180, 185, 195),
     'ShowerDoor': (200, 225, 235),
     'ShowerGlass': (210, 235, 240),
 }
