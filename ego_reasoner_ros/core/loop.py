@@ -216,11 +216,9 @@ def run_episode(policy: Policy, env: StepEnvironment, instruction: str, task_typ
     if not isinstance(instruction, str) or not instruction.strip():
         raise ValueError('instruction must be a non-empty string')
     max_step = config.max_steps if config.max_steps is not None else max_steps_for(task_type)
-    if policy.needs_world and world is None:
-        world = getattr(env, 'world', None)
-        if world is None:
-            raise ValueError(f'policy {policy.name!r} needs the world state; pass world= or '
-                             'use an environment with a .world attribute')
+    if policy.needs_world and world is None and not hasattr(env, 'world'):
+        raise ValueError(f'policy {policy.name!r} needs the world state; pass world= or '
+                         'use an environment with a .world attribute')
 
     record = EpisodeRecord(instruction=instruction, task_type=task_type or '', scene=scene,
                            prompt_config=builder.config)
@@ -327,6 +325,12 @@ class _Runner:
         if 'navigable_objects' in init.info:
             record.metadata['initial_navigable_objects'] = list(init.info['navigable_objects'])
         self.stage = 'policy.reset'
+        if self.policy.needs_world and world is None:
+            # Read after env.reset(): a simulator may build a new world at every reset.
+            world = getattr(self.env, 'world', None)
+            if world is None:
+                raise ValueError(f'policy {self.policy.name!r} needs the world state, but the '
+                                 'environment has none after reset')
         self.policy.reset(self.instruction, seed=seed, world=world)
 
         messages = [builder.system_message(), builder.first_turn(self.instruction,

@@ -1,0 +1,119 @@
+# Copyright 2026 The ego_reasoner_ros Authors
+# Licensed under the Apache License, Version 2.0
+"""``ego-reasoner eval`` and ``ego-reasoner eval-merge``.
+
+- ``eval --policy POLICY --tasks FILE --scenes DIR --out DIR [--agent-positions FILE]
+  [--workers N] [--limit K] [--parser strict|lenient] [--seed S] [--shard I/N]
+  [--sim embedded|ai2thor] [--render/--no-render]``: evaluate a policy on ER test cases and
+  write summary.json, results.jsonl, report.md and two plots into DIR. The last stdout line
+  is a JSON object with the headline figures.
+- ``eval-merge DIR... --out DIR``: merge shard outputs into one summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from typing import Any
+
+from ego_reasoner_ros.core.errors import DataError
+from ego_reasoner_ros.core.policy import UnknownPolicyError
+
+logger = logging.getLogger(__name__)
+
+EXIT_ERROR = 1
+_HEADLINE = ('n_tasks', 'success_rate', 'search_efficiency', 'task_completeness',
+             'strict_success_rate', 'n_errors', 'wall_seconds', 'label')
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register ``eval`` and ``eval-merge`` on ``subparsers``; returns the ``eval`` parser."""
+    ev = subparsers.add_parser(
+        'eval', help='evaluate a policy on Embodied-Reasoner test cases',
+        description='Run a policy on ER test cases in a simulator and report the ER metric '
+                    '(success, search efficiency, task completeness, groups) and the strict '
+                    'goal-state success rate.')
+    ev.add_argument('--policy', required=True,
+                    help='policy spec: expert, expert:K, random, heuristic, hf:PATH, ...')
+    ev.add_argument('--tasks', required=True, help='task file (test_809.json format)')
+    ev.add_argument('--scenes', required=True, help='scenes folder (<room>/<FloorPlanN>/)')
+    ev.add_argument('--out', required=True, help='output folder')
+    ev.add_argument('--agent-positions', default=None,
+                    help='agent_positions.json (default: the one beside the task file; '
+                         '"" disables it)')
+    ev.add_argument('--workers', type=int, default=1, help='worker processes (default 1)')
+    ev.add_argument('--limit', type=int, default=None, help='evaluate the first K cases only')
+    ev.add_argument('--parser', choices=('strict', 'lenient'), default='strict',
+                    help='decision parser (default strict, as the reference)')
+    ev.add_argument('--seed', type=int, default=0, help='base seed (default 0)')
+    ev.add_argument('--shard', default=None, metavar='I/N',
+                    help='run slice I of N (deterministic by identity)')
+    ev.add_argument('--sim', choices=('embedded', 'ai2thor'), default='embedded',
+                    help='simulator backend (default embedded)')
+    ev.add_argument('--render', action=argparse.BooleanOptionalAction, default=None,
+                    help='render frames (default: whatever the policy needs)')
+    ev.add_argument('--no-plots', action='store_true', help='skip the PNG plots')
+    ev.add_argument('--no-progress', action='store_true', help='hide the progress bar')
+    ev.set_defaults(func=run_eval)
+
+    merge = subparsers.add_parser(
+        'eval-merge', help='merge sharded evaluation outputs',
+        description='Merge the results.jsonl of several eval --shard runs into one summary.')
+    merge.add_argument('runs', nargs='+', help='shard output folders')
+    merge.add_argument('--out', required=True, help='output folder for the merged report')
+    merge.add_argument('--no-plots', action='store_true', help='skip the PNG plots')
+    merge.set_defaults(func=run_merge)
+    return ev
+
+
+def _headline(summary: dict[str, Any]) -> str:
+    head = {k: summary.get(k) for k in _HEADLINE}
+    head['groups'] = summary.get('groups')
+    return json.dumps(head)
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    """The ``eval`` command."""
+    import ego_reasoner_ros.training.policies  # noqa: F401  (registers expert/random/...)
+    from ego_reasoner_ros.training.evaluate import EvalConfig, evaluate, parse_shard
+
+    try:
+        config = EvalConfig(
+            policy=args.policy, tasks=args.tasks, scenes=args.scenes, out=args.out,
+            agent_positions=args.agent_positions, workers=args.workers, limit=args.limit,
+            parser=args.parser, seed=args.seed,
+            shard=parse_shard(args.shard) if args.shard else None, sim=args.sim,
+            render=args.render, plots=not args.no_plots,
+            progress=not args.no_progress and sys.stderr.isatty())
+        # Fail fast on an unknown policy spec, before any worker starts.
+        from ego_reasoner_ros.core.policy import registered_policies, split_spec
+
+        prefix, _ = split_spec(config.policy)
+        if prefix not in registered_policies():
+            import ego_reasoner_ros.training  # noqa: F401  (backends may register on import)
+        summary = evaluate(config)
+    except (DataError, UnknownPolicyError, ValueError) as exc:
+        print(f'error: {exc}', file=sys.stderr)
+        return EXIT_ERROR
+    for err in summary.get('errors', []):
+        print(f'error in identity {err.get("identity")}: {err.get("error")}', file=sys.stderr)
+    print(f'{summary["n_tasks"]} tasks, success {100 * summary["success_rate"]:.2f}%, '
+          f'strict {100 * summary["strict_success_rate"]:.2f}% ({summary["label"]}); '
+          f'report in {args.out}', file=sys.stderr)
+    print(_headline(summary))
+    return 0
+
+
+def run_merge(args: argparse.Namespace) -> int:
+    """The ``eval-merge`` command."""
+    from ego_reasoner_ros.training.report import merge_runs
+
+    try:
+        summary = merge_runs(args.runs, args.out, plots=not args.no_plots)
+    except DataError as exc:
+        print(f'error: {exc}', file=sys.stderr)
+        return EXIT_ERROR
+    print(_headline(summary))
+    return 0

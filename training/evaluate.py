@@ -1,0 +1,329 @@
+# Copyright 2026 The ego_reasoner_ros Authors
+# Licensed under the Apache License, Version 2.0
+"""The evaluation harness: run a policy on ER test cases, score them, write the reports.
+
+Each case runs in a fresh episode of a reused simulator; the policy sees only the instruction
+(and the world, for policies with ``needs_world``). Per-case seeds come from ``(seed,
+identity)``, so the results do not depend on ``workers`` or sharding. A case that crashes
+(unknown scene, missing scene file, malformed case, simulator or policy exception) is a
+failure with its error recorded; the others still run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+import hashlib
+import logging
+import multiprocessing as mp
+import os
+from pathlib import Path
+import sys
+import time
+from typing import Any
+
+from ego_reasoner_ros.core.errors import DataError
+from ego_reasoner_ros.core.loop import EpisodeError, LoopConfig, run_episode
+from ego_reasoner_ros.core.policy import Policy, make_policy
+from ego_reasoner_ros.training import report as rpt
+from ego_reasoner_ros.training.goals import capture_initial, check_goal, goal_for_task
+from ego_reasoner_ros.training.metrics import score_trajectory
+from ego_reasoner_ros.training.sim_env import SimStepEnvironment
+from ego_reasoner_ros.training.tasks import (
+    InvalidTask,
+    Task,
+    load_agent_positions,
+    load_tasks,
+    shard,
+)
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class EvalConfig:
+    """Settings of one evaluation run.
+
+    Attributes:
+        policy: policy spec for :func:`make_policy` (``expert``, ``random``, ``hf:PATH``...).
+        tasks: the task file (``test_809.json`` format).
+        scenes: the scenes folder (``<room>/<FloorPlanN>/metadata.json``).
+        out: output folder.
+        agent_positions: ``agent_positions.json``; None means the file beside the task file
+            when it exists; ``""`` disables it.
+        workers: worker processes (1 runs in this process).
+        limit: evaluate only the first ``limit`` cases (after sharding).
+        parser: ``strict`` (faithful) or ``lenient``.
+        seed: base seed; each case gets a seed derived from ``(seed, identity)``.
+        shard: ``(index, count)`` to run one deterministic slice.
+        sim: ``embedded`` or ``ai2thor``.
+        render: frames on/off; None follows the policy (``needs_images``, True when unset).
+        plots: write the PNG plots.
+        progress: show a tqdm progress bar.
+        policy_kwargs: extra keyword arguments for the policy factory.
+    """
+
+    policy: str
+    tasks: str | Path
+    scenes: str | Path
+    out: str | Path
+    agent_positions: str | Path | None = None
+    workers: int = 1
+    limit: int | None = None
+    parser: str = 'strict'
+    seed: int = 0
+    shard: tuple[int, int] | None = None
+    sim: str = 'embedded'
+    render: bool | None = None
+    plots: bool = True
+    progress: bool = True
+    policy_kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.workers < 1:
+            raise ValueError(f'workers must be >= 1, got {self.workers}')
+        if self.limit is not None and self.limit < 0:
+            raise ValueError(f'limit must be >= 0, got {self.limit}')
+        if self.parser not in ('strict', 'lenient'):
+            raise ValueError(f"parser must be 'strict' or 'lenient', got {self.parser!r}")
+        if self.sim not in ('embedded', 'ai2thor'):
+            raise ValueError(f"sim must be 'embedded' or 'ai2thor', got {self.sim!r}")
+        if self.shard is not None:
+            i, n = self.shard
+            if n < 1 or not 0 <= i < n:
+                raise ValueError(f'bad shard {i}/{n}: need 0 <= I < N')
+
+    def resolved_agent_positions(self) -> Path | None:
+        """The agent positions file actually used."""
+        if self.agent_positions == '':
+            return None
+        if self.agent_positions is not None:
+            return Path(self.agent_positions)
+        beside = Path(self.tasks).with_name('agent_positions.json')
+        return beside if beside.exists() else None
+
+
+def task_seed(seed: int, identity: Any) -> int:
+    """A 31-bit seed from the base seed and the case identity (stable across processes)."""
+    digest = hashlib.sha256(f'{seed}:{identity}'.encode()).digest()
+    return int.from_bytes(digest[:4], 'little') & 0x7FFFFFFF
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"I/N"`` -> ``(I, N)``."""
+    try:
+        i, n = (int(x) for x in text.split('/'))
+    except ValueError:
+        raise ValueError(f'--shard must look like I/N (e.g. 0/4), got {text!r}') from None
+    if n < 1 or not 0 <= i < n:
+        raise ValueError(f'bad shard {text!r}: need 0 <= I < N')
+    return i, n
+
+
+# ------------------------------------------------------------------ one case
+class _Worker:
+    """Per-process state: one simulator and one policy, reused across cases."""
+
+    def __init__(self, config: EvalConfig, positions: dict[str, Any]) -> None:
+        self.config = config
+        self.positions = positions
+        self.policy: Policy | None = None
+        self.sim: Any = None
+        self.render: bool | None = None
+
+    def _setup(self) -> None:
+        if self.policy is None:
+            self.policy = make_policy(self.config.policy, **self.config.policy_kwargs)
+        if self.sim is None:
+            from ego_reasoner_ros.sim_bridge.registry import SimConfig, make_sim
+
+            render = self.config.render
+            if render is None:
+                render = bool(getattr(self.policy, 'needs_images', True))
+            self.render = render
+            self.sim = make_sim(SimConfig(type=self.config.sim, render=render,
+                                          scenes_dir=str(self.config.scenes)))
+
+    def run(self, task: Task) -> dict[str, Any]:
+        started = time.monotonic()
+        row: dict[str, Any] = {
+            'identity': task.identity, 'tasktype': task.tasktype, 'scene': task.scene,
+            'instruction': task.instruction, 'success': 0, 'strict_success': 0,
+            'completeness': 0.0, 'efficiency': 0.0, 'reward': 0, 'total': 0,
+            'terminated_by': None, 'n_steps': 0, 'steps': [], 'strict_failed': [],
+            'error': None,
+        }
+        try:
+            self._setup()
+            goal = goal_for_task(task)
+            initial: dict[str, Any] = {}
+
+            def on_reset(env: SimStepEnvironment) -> None:
+                world = getattr(env.sim, 'world', None)
+                if world is not None:
+                    initial['state'] = capture_initial(world)
+
+            env = SimStepEnvironment(self.sim, scene=task.scene, scenes_dir=self.config.scenes,
+                                     task=task.sim_task(), agent_positions=self.positions,
+                                     seed=task_seed(self.config.seed, task.identity),
+                                     on_reset=on_reset)
+            record = None
+            try:
+                record = run_episode(
+                    self.policy, env, task.instruction, task.tasktype,
+                    config=LoopConfig(parser_mode=self.config.parser),
+                    seed=task_seed(self.config.seed, task.identity),
+                    episode_id=str(task.identity), scene=task.scene)
+            except EpisodeError as exc:
+                record = exc.record
+                row['error'] = str(record.metadata.get('error') or exc)
+            entries = record.trajectory_entries() if record is not None else []
+            row['terminated_by'] = record.terminated_by if record is not None else None
+            row['n_steps'] = record.step_count if record is not None else 0
+            row['steps'] = [{k: v for k, v in e.items() if k != 'images'} for e in entries]
+            if row['error'] is None:
+                er = score_trajectory(entries, task.key_actions, tasktype=task.tasktype,
+                                      taskname=task.taskname)
+                row.update(success=er.success, completeness=er.completeness,
+                           efficiency=er.efficiency, reward=er.reward, total=er.total)
+                world = getattr(self.sim, 'world', None)
+                if world is not None:
+                    strict = check_goal(goal, world, initial.get('state'))
+                    row['strict_success'] = int(strict.success)
+                    row['strict_failed'] = list(strict.failed)
+                else:
+                    row['strict_failed'] = ['no world state from this simulator']
+        except Exception as exc:  # any crash is a failure of this case only
+            row['error'] = f'{type(exc).__name__}: {exc}'
+            logger.warning('identity %s (%s, %s) crashed: %s', task.identity, task.scene,
+                           task.tasktype, row['error'])
+        row['render'] = self.render
+        row['wall_seconds'] = round(time.monotonic() - started, 4)
+        return row
+
+
+def invalid_row(bad: InvalidTask) -> dict[str, Any]:
+    """The result row of a task-file entry that failed validation."""
+    return {'identity': bad.identity if bad.identity is not None else f'#{bad.index}',
+            'tasktype': bad.tasktype, 'scene': bad.scene, 'instruction': None, 'success': 0,
+            'strict_success': 0, 'completeness': 0.0, 'efficiency': 0.0, 'reward': 0,
+            'total': 0, 'terminated_by': None, 'n_steps': 0, 'steps': [],
+            'strict_failed': [], 'error': f'DataError: {bad.error}', 'render': None,
+            'wall_seconds': 0.0}
+
+
+_WORKER: _Worker | None = None
+
+
+def _init_worker(config: EvalConfig, positions: dict[str, Any]) -> None:
+    global _WORKER
+    if 'torch' in sys.modules:  # keep workers from oversubscribing the CPU
+        sys.modules['torch'].set_num_threads(1)
+    import ego_reasoner_ros.training.policies  # noqa: F401  (registers the policies)
+
+    _WORKER = _Worker(config, positions)
+
+
+def _run_in_worker(item: tuple[int, Task]) -> tuple[int, dict[str, Any]]:
+    assert _WORKER is not None
+    index, task = item
+    return index, _WORKER.run(task)
+
+
+def _progress(total: int, enabled: bool) -> Any:
+    try:
+        from tqdm import tqdm
+    except ImportError:  # pragma: no cover - tqdm is a dependency of the training extras
+        return None
+    return tqdm(total=total, disable=not enabled, desc='eval', unit='task', leave=False)
+
+
+# ------------------------------------------------------------------ the run
+def evaluate(config: EvalConfig, *,
+             on_result: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """Run the evaluation described by ``config``; write the outputs; return the summary.
+
+    Raises:
+        DataError: if the task file or the agent positions file cannot be read at all.
+    """
+    started = time.monotonic()
+    task_file = load_tasks(config.tasks)
+    positions_path = config.resolved_agent_positions()
+    positions = load_agent_positions(positions_path)
+    if not Path(config.scenes).is_dir():
+        raise DataError(f'scenes folder not found: {config.scenes}')
+
+    items: list[Task | InvalidTask] = sorted([*task_file.tasks, *task_file.invalid],
+                                             key=lambda t: t.index)
+    if config.shard is not None:
+        items = shard(items, *config.shard)
+    if config.limit is not None:
+        items = items[:config.limit]
+    rows: list[dict[str, Any] | None] = [None] * len(items)
+    runnable: list[tuple[int, Task]] = []
+    for k, item in enumerate(items):
+        if isinstance(item, InvalidTask):
+            rows[k] = invalid_row(item)
+            logger.warning('skipping malformed case: %s', item.error)
+        else:
+            runnable.append((k, item))
+
+    bar = _progress(len(runnable), config.progress)
+    workers = min(config.workers, max(1, len(runnable)))
+    try:
+        if workers <= 1:
+            _init_worker(config, positions)
+            for item in runnable:
+                k, row = _run_in_worker(item)
+                rows[k] = row
+                if on_result:
+                    on_result(row)
+                if bar is not None:
+                    bar.update(1)
+        else:
+            method = 'fork' if (os.name == 'posix' and 'torch' not in sys.modules) else 'spawn'
+            ctx = mp.get_context(method)
+            with ctx.Pool(workers, initializer=_init_worker,
+                          initargs=(config, positions)) as pool:
+                for k, row in pool.imap_unordered(_run_in_worker, runnable, chunksize=1):
+                    rows[k] = row
+                    if on_result:
+                        on_result(row)
+                    if bar is not None:
+                        bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+
+    results = [r for r in rows if r is not None]
+    renders = {r.get('render') for r in results if r.get('render') is not None}
+    summary_config = {
+        'policy': config.policy, 'sim': config.sim, 'parser': config.parser,
+        'agent_positions': str(positions_path) if positions_path else None,
+        'seed': config.seed, 'tasks': str(config.tasks), 'scenes': str(config.scenes),
+        'render': renders.pop() if len(renders) == 1 else config.render,
+        'workers': config.workers, 'limit': config.limit,
+        'shard': f'{config.shard[0]}/{config.shard[1]}' if config.shard else None,
+    }
+    summary = rpt.build_summary(results, summary_config,
+                                wall_seconds=round(time.monotonic() - started, 3))
+    rpt.write_outputs(config.out, summary, results, plots=config.plots)
+    return summary
+
+
+def config_dict(config: EvalConfig) -> dict[str, Any]:
+    """JSON-able form of a config."""
+    d = asdict(config)
+    return {k: (str(v) if isinstance(v, Path) else v) for k, v in d.items()}
+
+
+def evaluate_tasks(tasks: Sequence[Task], policy: Policy, sim: Any, *,
+                   scenes: str | Path | None = None, agent_positions: dict | None = None,
+                   parser: str = 'strict', seed: int = 0) -> list[dict[str, Any]]:
+    """Evaluate in-memory tasks with a given policy and simulator (tests, notebooks)."""
+    config = EvalConfig(policy=getattr(policy, 'name', 'policy'), tasks='<memory>',
+                        scenes=scenes or '', out='', parser=parser, seed=seed,
+                        progress=False, plots=False)
+    worker = _Worker(config, agent_positions or {})
+    worker.policy, worker.sim = policy, sim
+    return [worker.run(t) for t in tasks]

@@ -1,0 +1,39 @@
+# Copyright 2026 The ego_reasoner_ros Authors
+# Licensed under the Apache License, Version 2.0
+"""Registers the scripted policies: ``expert``, ``expert:RANK``, ``random``, ``heuristic``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ego_reasoner_ros.core.policy import register_policy
+from ego_reasoner_ros.training.baselines import HeuristicPolicy, RandomPolicy
+from ego_reasoner_ros.training.expert import ExpertPolicy
+
+
+def _expert(arg: str | None, **kwargs: Any) -> ExpertPolicy:
+    """``expert`` or ``expert:K`` (visit K plausible wrong receptacles first)."""
+    if arg:
+        try:
+            kwargs.setdefault('search_rank', int(arg))
+        except ValueError:
+            raise ValueError(f'expert:K needs an integer K, got {arg!r}') from None
+    return ExpertPolicy(**kwargs)
+
+
+def _random(arg: str | None, **kwargs: Any) -> RandomPolicy:
+    """``random`` or ``random:P`` (P = probability of ending at each step)."""
+    if arg:
+        kwargs.setdefault('end_probability', float(arg))
+    return RandomPolicy(**kwargs)
+
+
+def _heuristic(arg: str | None, **kwargs: Any) -> HeuristicPolicy:
+    """``heuristic``."""
+    del arg
+    return HeuristicPolicy(**kwargs)
+
+
+register_policy('expert', _expert)
+register_policy('random', _random)
+register_policy('heuristic', _heuristic)
