@@ -1,12 +1,17 @@
 # Copyright 2026 The ego_reasoner_ros Authors
 # Licensed under the Apache License, Version 2.0
-"""Registers the scripted policies: ``expert``, ``expert:RANK``, ``random``, ``heuristic``."""
+"""Registers every policy: the scripted ones and the model backends.
+
+Scripted: ``expert``, ``expert:RANK``, ``random``, ``heuristic``; model backends (registered by
+importing ``training.backends``): ``hf:``, ``openai:``, ``vllm:``.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from ego_reasoner_ros.core.policy import register_policy
+from ego_reasoner_ros.training import backends  # noqa: F401  (registers hf/openai/vllm)
 from ego_reasoner_ros.training.baselines import HeuristicPolicy, RandomPolicy
 from ego_reasoner_ros.training.expert import ExpertPolicy
 

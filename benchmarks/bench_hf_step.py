@@ -1,0 +1,134 @@
+# Copyright 2026 The ego_reasoner_ros Authors
+# Licensed under the Apache License, Version 2.0
+"""Per-decision time of the hf backend along one episode, with and without prefix reuse.
+
+Builds the tiny preset (default size unless told otherwise) in a temporary folder, plays a
+synthetic episode of ``--steps`` decisions (one 800x450 frame per turn, the full history kept
+in context) and times step 1 and step N. Every decision generates exactly ``--new-tokens``
+tokens (the stop tokens are disabled), so the steps differ only by their prompts. Also times
+one SFT training step (forward + backward + AdamW) on an 8-image, ~600-text-token trajectory.
+The last stdout line is one JSON object.
+
+    python benchmarks/bench_hf_step.py [--steps 20] [--new-tokens 32] [--threads 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+import tempfile
+import time
+
+import numpy as np
+
+
+def _episode(engine, steps: int, rng: np.random.Generator, settings) -> list[dict]:
+    from ego_reasoner_ros.core.actions import Action
+    from ego_reasoner_ros.core.prompts import PromptBuilder
+
+    builder = PromptBuilder()
+
+    def frame() -> np.ndarray:
+        return rng.integers(0, 255, (450, 800, 3), dtype=np.uint8)
+
+    msgs = [builder.system_message(), builder.first_turn('put the apple in the fridge',
+                                                         [frame()])]
+    engine.reset()
+    rows = []
+    for step in range(1, steps + 1):
+        res = engine.generate(msgs, settings)
+        rows.append({'step': step, 'seconds': res.seconds, 'prefill_s': res.prefill_seconds,
+                     'prompt_tokens': res.prompt_tokens, 'prefill_tokens': res.prefill_tokens,
+                     'new_tokens': res.completion_tokens})
+        msgs.append(builder.assistant(res.text))
+        msgs.append(builder.after_success(Action.parse_canonical('move forward'), [frame()]))
+    return rows
+
+
+def _train_step(model_dir: Path, threads: int) -> dict:
+    import torch
+
+    from ego_reasoner_ros.training.processor import load_model_and_processor
+
+    torch.set_num_threads(threads)
+    model, proc = load_model_and_processor(model_dir)
+    model.train()
+    rng = np.random.default_rng(0)
+    content = []
+    for i in range(8):
+        content.append({'type': 'image', 'image': rng.integers(0, 255, (450, 800, 3),
+                                                                 dtype=np.uint8)})
+        content.append({'type': 'text', 'text': f'step {i} ' + 'the robot sees a kitchen ' * 14})
+    from ego_reasoner_ros.training.backends.hf import normalize_messages
+
+    msgs, images = normalize_messages([{'role': 'user', 'content': content},
+                                       {'role': 'assistant', 'content': 'ok ' * 40}])
+    text = proc.apply_chat_template(msgs, tokenize=False)
+    enc = proc(text=[text], images=images, return_tensors='pt')
+    labels = enc['input_ids'].clone()
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        loss = model(**enc, labels=labels).loss
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        times.append(time.perf_counter() - start)
+    tokens = int(enc['input_ids'].shape[1])
+    image_tokens = int((enc['input_ids'] == proc.image_token_id).sum())
+    best = min(times[1:])
+    return {'train_tokens': tokens, 'train_image_tokens': image_tokens,
+            'train_step_s': round(best, 3), 'train_tokens_per_s': round(tokens / best)}
+
+
+def main() -> None:
+    """Run the benchmark and print the JSON summary."""
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--steps', type=int, default=20)
+    parser.add_argument('--new-tokens', type=int, default=32)
+    parser.add_argument('--threads', type=int, default=2)
+    parser.add_argument('--hidden', type=int, default=256)
+    parser.add_argument('--layers', type=int, default=4)
+    parser.add_argument('--image-size', type=int, default=224)
+    parser.add_argument('--model', default=None, help='existing model dir instead of tiny')
+    args = parser.parse_args()
+
+    import torch
+
+    from ego_reasoner_ros.training.backends.hf import GenerationSettings, HFEngine
+    from ego_reasoner_ros.training.tiny import build_tiny, builtin_corpus
+
+    torch.set_num_threads(args.threads)
+    with tempfile.TemporaryDirectory() as tmp:
+        model_dir = Path(args.model) if args.model else build_tiny(
+            Path(tmp) / 'tiny', builtin_corpus() * 20, hidden=args.hidden, layers=args.layers,
+            image_size=args.image_size)
+        engine = HFEngine.from_pretrained(str(model_dir))
+        engine.stop_ids = set()  # fixed number of new tokens per decision
+        n_params = sum(p.numel() for p in engine.model.parameters())
+        settings = GenerationSettings(max_new_tokens=args.new_tokens)
+        result: dict = {'model': str(args.model or f'tiny h{args.hidden} l{args.layers} '
+                                     f'{args.image_size}px'),
+                        'params_m': round(n_params / 1e6, 2), 'threads': args.threads,
+                        'steps': args.steps, 'new_tokens': args.new_tokens}
+        for label, reuse in (('reuse', True), ('no_reuse', False)):
+            engine.reuse_prefix = reuse
+            rng = np.random.default_rng(0)
+            _episode(engine, 2, rng, settings)  # warm-up
+            rows = _episode(engine, args.steps, np.random.default_rng(1), settings)
+            for row in (rows[0], rows[-1]):
+                key = f'{label}_step{row["step"]}'
+                result[f'{key}_s'] = round(row['seconds'], 3)
+                result[f'{key}_prefill_tokens'] = row['prefill_tokens']
+                result[f'{key}_prompt_tokens'] = row['prompt_tokens']
+                result[f'{key}_prefill_s'] = round(row['prefill_s'], 3)
+        result.update(_train_step(model_dir, args.threads))
+    for key, value in result.items():
+        print(f'{key:>28}: {value}')
+    print(json.dumps(result))
+
+
+if __name__ == '__main__':
+    main()
