@@ -31,6 +31,7 @@ packages = (
     find_packages(include=['ego_reasoner_ros', 'ego_reasoner_ros.*'])
     + _subpackages('sim_bridge', 'ego_reasoner_ros.sim_bridge')
     + _subpackages('training', 'ego_reasoner_ros.training')
+    + ['ego_reasoner_ros.data', 'ego_reasoner_ros.training.configs']  # data-only folders
 )
 
 setup(
@@ -62,6 +63,10 @@ setup(
     entry_points={
         'console_scripts': [
             'ego-reasoner = ego_reasoner_ros.cli.main:main',
+            'sim_bridge_node = ego_reasoner_ros.nodes.sim_bridge_node:main',
+            'reasoner_node = ego_reasoner_ros.nodes.reasoner_node:main',
+            'action_executor_node = ego_reasoner_ros.nodes.action_executor_node:main',
+            'recorder_node = ego_reasoner_ros.nodes.recorder_node:main',
         ],
     },
 )

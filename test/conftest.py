@@ -24,6 +24,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if 'EGO_REASONER_DATA' not in os.environ and shared.is_dir():
         os.environ['EGO_REASONER_DATA'] = str(shared)
     os.environ['FASTDDS_DEFAULT_PROFILES_FILE'] = str(PROFILE)
+    os.environ['FASTRTPS_DEFAULT_PROFILES_FILE'] = str(PROFILE)  # the name Fast DDS 2.x reads
     os.environ['RMW_IMPLEMENTATION'] = 'rmw_fastrtps_cpp'
     os.environ.pop('ROS_AUTOMATIC_DISCOVERY_RANGE', None)
     os.environ.pop('ROS_LOCALHOST_ONLY', None)

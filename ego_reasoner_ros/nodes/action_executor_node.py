@@ -1,0 +1,255 @@
+# Copyright 2026 The ego_reasoner_ros Authors
+# Licensed under the Apache License, Version 2.0
+"""Action executor node: checks each action, runs it on a backend, reports every result.
+
+Run::
+
+    ros2 run ego_reasoner_ros action_executor_node --ros-args --params-file config/executor.yaml
+
+Subscribes ``reasoner/action`` (JSON), ``estop`` (std_msgs/Bool), ``executor/approval`` (JSON)
+and ``reasoner/status`` (heartbeat watchdog); publishes ``executor/result`` (JSON).
+Guarantees: an ``action_id`` runs at most once (a repeat gets the stored result again), one
+action runs at a time, e-stop cancels the running action and rejects new ones until released,
+and a lost reasoner heartbeat cancels the running action so nothing is left moving.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+import threading
+import time
+from typing import Any
+
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
+from rclpy.node import Node
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+from std_msgs.msg import Bool, String
+
+from ego_reasoner_ros.core.actions import Action
+from ego_reasoner_ros.nodes import protocol
+from ego_reasoner_ros.nodes.common import declare, run_node
+from ego_reasoner_ros.nodes.conversions import json_msg
+from ego_reasoner_ros.nodes.executor_backends import (
+    Backend,
+    Cancelled,
+    ExecResult,
+    RobotBackend,
+    SimBackend,
+    manipulation_params,
+)
+from ego_reasoner_ros.nodes.safety import ApprovalGate, SafetyConfig, SafetyGate
+from ego_reasoner_ros.nodes.sim_bridge_node import JSON_QOS
+
+PARAMS: dict[str, Any] = {
+    'backend': 'sim',                  # sim | robot
+    'action_timeout_s': 30.0,
+    'allowed_verbs': [''],             # empty list (['']) = the whole vocabulary
+    'allowed_objects': [''],           # empty = any object of the scene
+    'check_scene_objects': True,
+    'max_actions': 0,                  # per rate_window_s; 0 = unlimited
+    'rate_window_s': 60.0,
+    'approval_verbs': [''],            # verbs that wait for executor/approval
+    'approval_timeout_s': 60.0,
+    'watchdog_timeout_s': 0.0,         # >0: cancel when reasoner heartbeats stop
+    # robot backend
+    'semantic_map': '',
+    'nav_action': 'navigate_to_pose',
+    'image_topic': 'camera/image_raw',
+    'frame_wait_s': 2.0,
+    'move_forward_m': 0.25,
+    'manipulation_verbs': ['pickup', 'put', 'put in', 'toggle', 'open', 'close'],
+}
+ESTOP_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+
+
+def _nonempty(values: list[str]) -> list[str]:
+    return [v for v in values if v]
+
+
+class ActionExecutorNode(Node):
+    """Safety gate + backend dispatch + result reporting."""
+
+    def __init__(self) -> None:
+        super().__init__('action_executor')
+        self.p = declare(self, PARAMS)
+        self.safety = SafetyGate(SafetyConfig(
+            allowed_verbs=_nonempty(self.p['allowed_verbs']),
+            allowed_objects=_nonempty(self.p['allowed_objects']),
+            max_actions=int(self.p['max_actions']), window_s=float(self.p['rate_window_s']),
+            approval_verbs=_nonempty(self.p['approval_verbs']),
+            approval_timeout_s=float(self.p['approval_timeout_s'])))
+        self.approvals = ApprovalGate()
+        self._lock = threading.Lock()
+        self._done: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._running: str | None = None
+        self._cancel = threading.Event()
+        self._cancel_reason = ''
+        self._estopped = False
+        self._last_heartbeat = 0.0
+        self.backend = self._make_backend()
+        self.pub_result = self.create_publisher(String, 'executor/result', JSON_QOS)
+        self.create_subscription(String, 'reasoner/action', self._on_action, JSON_QOS,
+                                 callback_group=MutuallyExclusiveCallbackGroup())
+        self.create_subscription(Bool, 'estop', self._on_estop, ESTOP_QOS,
+                                 callback_group=MutuallyExclusiveCallbackGroup())
+        self.create_subscription(String, 'executor/approval', self._on_approval, JSON_QOS,
+                                 callback_group=MutuallyExclusiveCallbackGroup())
+        self.create_subscription(String, 'reasoner/status', self._on_status, JSON_QOS,
+                                 callback_group=MutuallyExclusiveCallbackGroup())
+        if float(self.p['watchdog_timeout_s']) > 0:
+            self.create_timer(0.1, self._watchdog,
+                              callback_group=MutuallyExclusiveCallbackGroup())
+        self.get_logger().info(f'action executor ready: backend={self.p["backend"]}')
+
+    def _make_backend(self) -> Backend:
+        kind = self.p['backend']
+        if kind == 'sim':
+            return SimBackend(self)
+        if kind == 'robot':
+            if not self.p['semantic_map']:
+                raise ValueError('the robot backend needs the semantic_map parameter')
+            params = dict(self.p)
+            params['manipulation'] = manipulation_params(self, list(self.p['manipulation_verbs']))
+            return RobotBackend(self, params)
+        raise ValueError(f"backend must be 'sim' or 'robot', got {kind!r}")
+
+    # ------------------------------------------------------------ inputs
+    def _on_estop(self, msg: Bool) -> None:
+        if msg.data:
+            self._estopped = True
+            self._abort('e-stop')
+            self.get_logger().warning('E-STOP: execution stopped, goals cancelled')
+        elif self._estopped:
+            self._estopped = False
+            self.get_logger().info('e-stop released')
+
+    def _abort(self, reason: str) -> None:
+        self._cancel_reason = reason
+        self._cancel.set()
+        self.approvals.cancel_all()
+        self.backend.cancel_all()
+
+    def _on_approval(self, msg: String) -> None:
+        try:
+            ans = protocol.decode('approval', msg.data)
+        except protocol.SchemaError as exc:
+            self.get_logger().warning(f'ignored approval: {exc}')
+            return
+        if not self.approvals.answer(ans['action_id'], ans['approved']):
+            self.get_logger().warning(f'approval for {ans["action_id"]} matches no pending '
+                                      'action')
+
+    def _on_status(self, msg: String) -> None:
+        try:
+            st = protocol.decode('status', msg.data)
+        except protocol.SchemaError:
+            return
+        if st['state'] in ('running', 'heartbeat', 'accepted'):
+            self._last_heartbeat = time.monotonic()
+
+    def _watchdog(self) -> None:
+        if self._running is None or self._cancel.is_set():
+            return
+        if time.monotonic() - self._last_heartbeat > float(self.p['watchdog_timeout_s']):
+            self.get_logger().warning(f'reasoner heartbeat lost: cancelling {self._running}')
+            self._abort('reasoner heartbeat lost')
+
+    def _on_action(self, msg: String) -> None:
+        try:
+            req = protocol.decode('action', msg.data)
+        except protocol.SchemaError as exc:
+            aid, tid = protocol.best_effort_ids(msg.data)
+            self._publish(protocol.error_result(aid, tid, str(exc)))
+            return
+        aid = req['action_id']
+        with self._lock:
+            if aid in self._done:
+                self.get_logger().info(f'{aid} already ran; resending its result')
+                self._publish(self._done[aid])
+                return
+            if aid == self._running:
+                return  # duplicate delivery of the running action
+            if self._running is not None:
+                self._publish(protocol.error_result(aid, req['task_id'],
+                                                    f'busy with {self._running}'))
+                return
+            self._running = aid
+            self._cancel.clear()
+            self._cancel_reason = ''
+        threading.Thread(target=self._run, args=(req,), name=f'exec-{aid}',
+                         daemon=True).start()
+
+    # ------------------------------------------------------------ execution
+    def _run(self, req: dict[str, Any]) -> None:
+        aid, tid = req['action_id'], req['task_id']
+        try:
+            payload = self._execute(req)
+        except Exception as exc:  # noqa: BLE001 - report, keep the node alive
+            self.get_logger().error(f'{aid} failed: {type(exc).__name__}: {exc}')
+            payload = protocol.error_result(aid, tid, f'{type(exc).__name__}: {exc}',
+                                            status='error')
+        with self._lock:
+            self._done[aid] = payload
+            while len(self._done) > 1024:
+                self._done.popitem(last=False)
+            self._running = None
+        self._publish(payload)
+
+    def _execute(self, req: dict[str, Any]) -> dict[str, Any]:
+        aid, tid = req['action_id'], req['task_id']
+        if self._estopped:
+            return protocol.error_result(aid, tid, 'e-stop is active')
+        try:
+            action = Action(req['verb'], req.get('target'))
+        except (ValueError, TypeError) as exc:
+            return protocol.error_result(aid, tid, f'invalid action: {exc}')
+        if action.verb.value == 'end':
+            return protocol.error_result(aid, tid, "'end' is not executed")
+        if action.verb.value != 'init':
+            scene = self.backend.scene_objects() if self.p['check_scene_objects'] else None
+            decision = self.safety.check(action, scene)
+            if not decision.ok:
+                return protocol.error_result(aid, tid, decision.reason)
+            if self.safety.needs_approval(action):
+                self.approvals.request(aid)
+                self.get_logger().info(f'waiting for approval of {aid}: {action}')
+                if not self.approvals.wait(aid, self.safety.config.approval_timeout_s):
+                    return protocol.error_result(aid, tid, f'{action} was not approved')
+        if self._cancel.is_set():
+            return protocol.error_result(aid, tid, f'cancelled: {self._cancel_reason}',
+                                         status='cancelled')
+        timeout = float(self.p['action_timeout_s'])
+        try:
+            res: ExecResult = self.backend.execute(req, self._cancel, timeout)
+        except Cancelled:
+            return protocol.error_result(aid, tid, f'cancelled: {self._cancel_reason}',
+                                         status='cancelled')
+        except TimeoutError:
+            self.backend.cancel_all()
+            return protocol.error_result(aid, tid, f'{action} timed out after {timeout:g} s',
+                                         status='timeout')
+        payload = {'action_id': aid, 'task_id': tid, 'status': res.status,
+                   'success': res.success, 'feedback': res.feedback,
+                   'frame_stamps': res.frame_stamps, 'legal_objects': res.legal_objects,
+                   'scene_types': res.scene_types}
+        if res.error:
+            payload['error'] = res.error
+        self.get_logger().info(f'{aid}: {action} -> {res.status}'
+                               + (f' ({res.feedback})' if res.feedback else ''))
+        return payload
+
+    def _publish(self, payload: dict[str, Any]) -> None:
+        self.pub_result.publish(json_msg('result', payload))
+
+    def close(self) -> None:
+        """Cancel anything still moving."""
+        self._abort('shutdown')
+
+
+def main(args: list[str] | None = None) -> None:
+    """Console entry point ``action_executor_node``."""
+    raise SystemExit(run_node(ActionExecutorNode, args))
+
+
+if __name__ == '__main__':
+    main()

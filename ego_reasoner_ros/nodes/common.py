@@ -1,0 +1,79 @@
+# Copyright 2026 The ego_reasoner_ros Authors
+# Licensed under the Apache License, Version 2.0
+"""Start-up and shutdown shared by the node executables (Jazzy idioms)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+import logging
+import sys
+import time
+from typing import Any
+
+from ego_reasoner_ros.nodes.dds import DDSConfigError, ensure_localhost_dds
+
+LOG = logging.getLogger(__name__)
+
+
+def now_ns() -> int:
+    """Wall-clock nanoseconds (the stamps the nodes put on frames)."""
+    return time.time_ns()
+
+
+class StampSource:
+    """Strictly increasing wall-clock stamps, so every frame has a distinct stamp."""
+
+    def __init__(self) -> None:
+        self._last = 0
+
+    def next(self) -> int:
+        """Return a stamp greater than every stamp returned before."""
+        t = max(now_ns(), self._last + 1)
+        self._last = t
+        return t
+
+
+def declare(node: Any, defaults: dict[str, Any]) -> dict[str, Any]:
+    """Declare one ROS parameter per entry and return their current values."""
+    return {name: node.declare_parameter(name, value).value
+            for name, value in defaults.items()}
+
+
+def run_node(factory: Callable[[], Any], args: list[str] | None = None, *,
+             threads: int = 4) -> int:
+    """Guard DDS, init rclpy, spin ``factory()`` on a multi-threaded executor, shut down.
+
+    Returns the process exit code (2 when the DDS guard refuses to start).
+    """
+    logging.basicConfig(level=logging.INFO, format='[%(levelname)s] [%(name)s]: %(message)s')
+    try:
+        ensure_localhost_dds()
+    except DDSConfigError as exc:
+        print(f'error: {exc}', file=sys.stderr)
+        return 2
+    import rclpy
+    from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+
+    rclpy.init(args=args)
+    node = None
+    try:
+        node = factory()
+        executor = MultiThreadedExecutor(num_threads=threads)
+        executor.add_node(node)
+        try:
+            executor.spin()
+        finally:
+            executor.shutdown(timeout_sec=1.0)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        if node is not None:
+            close = getattr(node, 'close', None)
+            if callable(close):
+                try:
+                    close()
+                except Exception:  # noqa: BLE001 - best effort at shutdown
+                    LOG.exception('error while closing %s', type(node).__name__)
+            node.destroy_node()
+        rclpy.try_shutdown()
+    return 0

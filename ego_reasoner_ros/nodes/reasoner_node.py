@@ -1,0 +1,459 @@
+# Copyright 2026 The ego_reasoner_ros Authors
+# Licensed under the Apache License, Version 2.0
+"""Reasoner node: a task in, the policy + Embodied-Reasoner loop on a worker thread, actions out.
+
+Run::
+
+    ros2 run ego_reasoner_ros reasoner_node --ros-args --params-file config/reasoner.yaml
+
+Subscribes ``task`` (JSON), ``camera/image_raw``, ``executor/result`` (JSON), ``estop``
+and, for the expert only, ``debug/world_state``; publishes ``reasoner/thought``,
+``reasoner/action`` and ``reasoner/status`` (JSON, also a heartbeat while a task runs).
+The episode runs :func:`ego_reasoner_ros.core.loop.run_episode` against
+:class:`RosStepEnvironment`, so step budgets, invalid outputs and timeouts are handled
+exactly as in evaluation; callbacks never block on inference.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+import datetime as _dt
+import json
+from pathlib import Path
+import threading
+import time
+from typing import Any
+import uuid
+
+import numpy as np
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
+from rclpy.node import Node
+from sensor_msgs.msg import Image
+from std_msgs.msg import Bool, String
+
+from ego_reasoner_ros.core.actions import Action
+from ego_reasoner_ros.core.loop import EpisodeError, LoopConfig, StepOutcome, run_episode
+from ego_reasoner_ros.core.parser import extract_thought
+from ego_reasoner_ros.core.policy import Policy, PolicyInput, ScriptedPolicy, make_policy
+from ego_reasoner_ros.nodes import protocol
+from ego_reasoner_ros.nodes.common import declare, run_node
+from ego_reasoner_ros.nodes.conversions import json_msg, msg_to_image, stamp_to_ns
+from ego_reasoner_ros.nodes.sim_bridge_node import IMAGE_QOS, JSON_QOS, LATCHED_QOS
+from ego_reasoner_ros.nodes.world_mirror import WorldMirror
+
+PARAMS: dict[str, Any] = {
+    'policy': 'expert',
+    'parser_mode': 'strict',
+    'step_timeout_s': 300.0,       # per policy call / environment call (core loop)
+    'action_timeout_s': 60.0,      # waiting for the executor's result
+    'frame_wait_s': 5.0,           # waiting for the frames a result names
+    'world_wait_s': 5.0,           # waiting for debug/world_state (expert only)
+    'max_steps': 0,                # 0: the task type's budget
+    'heartbeat_hz': 2.0,
+    'runs_dir': 'runs',
+    'run_dir': '',                 # '' = runs_dir/<timestamp> per task
+    'save_episodes': True,
+    'initial_task': '',            # JSON task or a plain instruction, started once ready
+    'initial_task_file': '',       # or a file holding the JSON task
+    'initial_task_type': '',
+    'initial_scene': '',
+    'exit_after_task': False,
+    'image_topic': 'camera/image_raw',
+}
+
+
+class TaskAbortedError(RuntimeError):
+    """The running task was aborted (e-stop or shutdown)."""
+
+
+def wait_for_subscriber(pub: Any, abort: threading.Event, deadline: float) -> None:
+    """Block until ``pub`` has matched a subscriber (discovery), abort, or ``deadline``."""
+    while pub.get_subscription_count() == 0:
+        if abort.is_set():
+            raise TaskAbortedError('aborted while waiting for a subscriber')
+        if time.monotonic() > deadline:
+            raise TimeoutError(f'nobody subscribes to {pub.topic_name}')
+        time.sleep(0.02)
+
+
+def build_policy(spec: str) -> Policy:
+    """``make_policy(spec)``, plus ``scripted:<file.json>`` for tests and graph checks.
+
+    The file holds a list of model outputs, or ``{"outputs": [...], "delay_s": 0.5}``.
+    """
+    if spec.startswith('scripted:'):
+        data = json.loads(Path(spec.partition(':')[2]).read_text())
+        outputs = data['outputs'] if isinstance(data, dict) else data
+        policy = ScriptedPolicy(outputs, when_exhausted='<DecisionMaking>end</DecisionMaking>')
+        delay = float(data.get('delay_s', 0.0)) if isinstance(data, dict) else 0.0
+        return _SlowPolicy(policy, delay) if delay > 0 else policy
+    return make_policy(spec)
+
+
+class _SlowPolicy(Policy):
+    """A policy that thinks for ``delay_s`` before each answer (stands in for a slow model)."""
+
+    def __init__(self, inner: Policy, delay_s: float) -> None:
+        self.inner, self.delay_s = inner, delay_s
+        self.name, self.needs_world = inner.name, inner.needs_world
+
+    def reset(self, instruction: str, *, seed: int | None = None,
+              world: object | None = None) -> None:
+        self.inner.reset(instruction, seed=seed, world=world)
+
+    def act(self, inp: PolicyInput) -> str:
+        time.sleep(self.delay_s)
+        return self.inner.act(inp)
+
+
+class _ThoughtTap(Policy):
+    """Wraps the real policy and publishes each thought as soon as the model produces it."""
+
+    def __init__(self, inner: Policy, on_output: Any) -> None:
+        self.inner, self._on_output = inner, on_output
+        self.name, self.needs_world = inner.name, inner.needs_world
+
+    def reset(self, instruction: str, *, seed: int | None = None,
+              world: object | None = None) -> None:
+        self.inner.reset(instruction, seed=seed, world=world)
+
+    def act(self, inp: PolicyInput) -> str:
+        raw = self.inner.act(inp)
+        if isinstance(raw, str):
+            self._on_output(inp.step, raw)
+        return raw
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class RosStepEnvironment:
+    """The core loop's ``StepEnvironment`` over ROS: actions out, results and frames in."""
+
+    def __init__(self, node: ReasonerNode, task: dict[str, Any]) -> None:
+        self.node, self.task = node, task
+        self.step = 0
+        self.world: Any = node.mirror.proxy if node.mirror is not None else None
+
+    def reset(self) -> StepOutcome:
+        extra = {k: self.task[k] for k in ('scene', 'seed', 'sim_task') if k in self.task}
+        outcome = self._run('init', None, extra)
+        if not outcome.success:
+            raise RuntimeError(f'init failed: {outcome.feedback}')
+        return outcome
+
+    def execute(self, action: Action) -> StepOutcome:
+        return self._run(action.verb.value, action.target, {})
+
+    def _run(self, verb: str, target: str | None, extra: dict[str, Any]) -> StepOutcome:
+        node = self.node
+        if node.abort.is_set():
+            raise TaskAbortedError(node.abort_reason)
+        aid = f'{self.task["task_id"]}/{node.boot_id}/{self.step}'
+        payload = {'action_id': aid, 'task_id': self.task['task_id'], 'step': self.step,
+                   'verb': verb, **extra}
+        if target is not None:
+            payload['target'] = target
+        self.step += 1
+        node.get_logger().info(f'[step {payload["step"]}] action: {verb}'
+                               + (f' {target}' if target else ''))
+        res = node.request(aid, payload)
+        images = node.frames_for(res['frame_stamps'])
+        if node.mirror is not None:
+            node.wait_world(aid)
+        feedback = res['feedback']
+        if res['status'] == 'cancelled':
+            raise TaskAbortedError(feedback)
+        if res['status'] not in ('succeeded', 'failed'):
+            feedback = feedback or res['status']
+        node.get_logger().info(f'[step {payload["step"]}] result: {res["status"]}'
+                               + (f' ({feedback})' if feedback else ''))
+        return StepOutcome(success=bool(res['success']), feedback=feedback, images=images,
+                           legal_objects=list(res['legal_objects']),
+                           scene_types=list(res['scene_types']),
+                           info={'action_id': aid, 'status': res['status']})
+
+
+class ReasonerNode(Node):
+    """Runs one task at a time on a worker thread; everything else stays responsive."""
+
+    def __init__(self) -> None:
+        super().__init__('reasoner')
+        self.p = declare(self, PARAMS)
+        self.boot_id = uuid.uuid4().hex[:8]
+        self._cond = threading.Condition()
+        self._results: dict[str, dict[str, Any]] = {}
+        self._waiting: set[str] = set()
+        self._frames: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._world_action: str | None = None
+        self._world_state: dict[str, Any] | None = None
+        self.abort = threading.Event()
+        self.abort_reason = ''
+        self._task: dict[str, Any] | None = None
+        self._step = 0
+        self._worker: threading.Thread | None = None
+
+        try:
+            import ego_reasoner_ros.training.policies  # noqa: F401 - registers the policies
+        except ImportError as exc:
+            self.get_logger().warning(f'training policies unavailable: {exc}')
+        self.policy: Policy = build_policy(self.p['policy'])
+        self.mirror = WorldMirror() if self.policy.needs_world else None
+
+        self.pub_thought = self.create_publisher(String, 'reasoner/thought', JSON_QOS)
+        self.pub_action = self.create_publisher(String, 'reasoner/action', JSON_QOS)
+        self.pub_status = self.create_publisher(String, 'reasoner/status', JSON_QOS)
+        fast = ReentrantCallbackGroup()
+        self.create_subscription(String, 'task', self._on_task, JSON_QOS,
+                                 callback_group=MutuallyExclusiveCallbackGroup())
+        self.create_subscription(Image, self.p['image_topic'], self._on_image, IMAGE_QOS,
+                                 callback_group=fast)
+        self.create_subscription(String, 'executor/result', self._on_result, JSON_QOS,
+                                 callback_group=fast)
+        self.create_subscription(Bool, 'estop', self._on_estop, 10, callback_group=fast)
+        if self.mirror is not None:
+            self.create_subscription(String, 'debug/world_state', self._on_world, LATCHED_QOS,
+                                     callback_group=fast)
+        hz = float(self.p['heartbeat_hz'])
+        if hz > 0:
+            self.create_timer(1.0 / hz, self._heartbeat,
+                              callback_group=MutuallyExclusiveCallbackGroup())
+        self._status('idle', 'ready', task_id='none')
+        if self.p['initial_task'] or self.p['initial_task_file']:
+            self._initial_timer = self.create_timer(1.0, self._start_initial_task)
+        self.get_logger().info(f'reasoner ready: policy={self.policy.name} boot={self.boot_id}')
+
+    # ------------------------------------------------------------ inputs
+    def _on_image(self, msg: Image) -> None:
+        try:
+            frame = msg_to_image(msg)
+        except ValueError as exc:
+            self.get_logger().warning(f'dropped camera frame: {exc}')
+            return
+        with self._cond:
+            self._frames[stamp_to_ns(msg.header.stamp)] = frame
+            while len(self._frames) > 64:
+                self._frames.popitem(last=False)
+            self._cond.notify_all()
+
+    def _on_result(self, msg: String) -> None:
+        try:
+            res = protocol.decode('result', msg.data)
+        except protocol.SchemaError as exc:
+            self.get_logger().warning(f'ignored malformed result: {exc}')
+            return
+        with self._cond:
+            if res['action_id'] in self._waiting:  # results of other actions are ignored
+                self._results[res['action_id']] = res
+                self._cond.notify_all()
+
+    def _on_world(self, msg: String) -> None:
+        try:
+            st = protocol.decode('world_state', msg.data)
+        except protocol.SchemaError as exc:
+            self.get_logger().warning(f'ignored world state: {exc}')
+            return
+        with self._cond:
+            self._world_state, self._world_action = st['world'], st['action_id']
+            self._cond.notify_all()
+
+    def _on_estop(self, msg: Bool) -> None:
+        if msg.data and self._task is not None:
+            self.abort_reason = 'e-stop'
+            self.abort.set()
+            with self._cond:
+                self._cond.notify_all()
+
+    def _on_task(self, msg: String) -> None:
+        try:
+            task = protocol.decode('task', msg.data)
+        except protocol.SchemaError as exc:
+            _aid, tid = protocol.best_effort_ids(msg.data)
+            self._status('rejected', str(exc), task_id=tid)
+            return
+        self.start_task(task)
+
+    def _start_initial_task(self) -> None:
+        self._initial_timer.cancel()
+        text = self.p['initial_task'].strip()
+        try:
+            if self.p['initial_task_file']:
+                text = Path(self.p['initial_task_file']).read_text().strip()
+            task = protocol.decode('task', text) if text.startswith('{') else protocol.validate(
+                'task', {'task_id': f'task-{self.boot_id}', 'instruction': text})
+        except (OSError, protocol.SchemaError) as exc:
+            self._status('rejected', str(exc), task_id='initial')
+            self._maybe_exit()
+            return
+        if self.p['initial_task_type'] and 'task_type' not in task:
+            task['task_type'] = self.p['initial_task_type']
+        if self.p['initial_scene'] and 'scene' not in task:
+            task['scene'] = self.p['initial_scene']
+        self.start_task(task)
+
+    def start_task(self, task: dict[str, Any]) -> bool:
+        """Start ``task`` on the worker thread; reject it while another task runs."""
+        if self._task is not None:
+            self._status('rejected', f'busy with task {self._task["task_id"]}',
+                         task_id=task['task_id'])
+            return False
+        self._task, self._step = task, 0
+        self.abort.clear()
+        self._status('accepted', task['instruction'], task_id=task['task_id'])
+        self._worker = threading.Thread(target=self._run_task, args=(task,),
+                                        name='reasoner-episode', daemon=True)
+        self._worker.start()
+        return True
+
+    # ------------------------------------------------------------ worker side
+    def request(self, aid: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Publish an action and block (worker thread) until its own result arrives."""
+        timeout = float(self.p['action_timeout_s'])
+        with self._cond:
+            self._waiting.add(aid)
+        try:
+            deadline = time.monotonic() + timeout
+            wait_for_subscriber(self.pub_action, self.abort, deadline)
+            self.pub_action.publish(json_msg('action', payload))
+            with self._cond:
+                while aid not in self._results:
+                    if self.abort.is_set():
+                        raise TaskAbortedError(self.abort_reason)
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise TimeoutError(f'no result for {aid} within {timeout:g} s')
+                    self._cond.wait(min(left, 0.1))
+                return self._results.pop(aid)
+        finally:
+            with self._cond:
+                self._waiting.discard(aid)
+                self._results.pop(aid, None)
+
+    def frames_for(self, stamps: list[int]) -> list[np.ndarray]:
+        """The frames with these stamps (waits up to ``frame_wait_s`` for late ones)."""
+        deadline = time.monotonic() + float(self.p['frame_wait_s'])
+        with self._cond:
+            while any(s not in self._frames for s in stamps):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    missing = [s for s in stamps if s not in self._frames]
+                    self.get_logger().warning(f'frames {missing} never arrived')
+                    break
+                self._cond.wait(min(left, 0.05))
+            return [self._frames[s] for s in stamps if s in self._frames]
+
+    def wait_world(self, aid: str) -> None:
+        """Wait for the world state published after ``aid`` and sync the mirror."""
+        deadline = time.monotonic() + float(self.p['world_wait_s'])
+        with self._cond:
+            while self._world_action != aid:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f'no debug/world_state after {aid}; the expert needs '
+                                       'the sim bridge with publish_world_state: true')
+                self._cond.wait(min(left, 0.05))
+            state = self._world_state
+        assert self.mirror is not None and state is not None
+        self.mirror.sync(state)
+
+    def _on_output(self, step: int, raw: str) -> None:
+        task = self._task or {}
+        thought = extract_thought(raw)
+        self._step = step
+        self.get_logger().info(f'[step {step}] thought: {thought.strip()}')
+        self.pub_thought.publish(json_msg('thought', {
+            'task_id': task.get('task_id', 'unknown'), 'step': step, 'thought': thought,
+            'raw': raw}))
+
+    def _run_task(self, task: dict[str, Any]) -> None:
+        tid = task['task_id']
+        run_dir = self._run_dir()
+        state, message, success, record = 'error', '', False, None
+        try:
+            self._status('running', 'episode started', task_id=tid)
+            env = RosStepEnvironment(self, task)
+            max_steps = int(self.p['max_steps']) or None
+            config = LoopConfig(parser_mode=self.p['parser_mode'], max_steps=max_steps,
+                                step_timeout_s=float(self.p['step_timeout_s']) or None)
+            record = run_episode(_ThoughtTap(self.policy, self._on_output), env,
+                                 task['instruction'], task.get('task_type', ''),
+                                 config=config, seed=task.get('seed'),
+                                 episode_id=tid.replace('/', '_'), scene=task.get('scene'))
+            success = record.terminated_by == 'end' and bool(record.end_success)
+            state = 'succeeded' if success else 'failed'
+            message = f'ended by {record.terminated_by} after {record.step_count} steps'
+        except EpisodeError as exc:
+            record = exc.record
+            aborted = isinstance(exc.__cause__, TaskAbortedError)
+            state = 'aborted' if aborted else 'error'
+            message = str(exc.__cause__ or exc)
+        except Exception as exc:  # noqa: BLE001 - report, keep the node alive
+            message = f'{type(exc).__name__}: {exc}'
+        self.get_logger().info(f'task {tid}: {state} ({message})')
+        saved = self._save(record, run_dir) if record is not None else None
+        self._task = None
+        self._status(state, message, task_id=tid, success=success,
+                     run_dir=str(saved) if saved else None)
+        self._maybe_exit()
+
+    def _run_dir(self) -> Path:
+        if self.p['run_dir']:
+            return Path(self.p['run_dir'])
+        stamp = _dt.datetime.now().strftime('%Y%m%d_%H%M%S_%f')
+        return Path(self.p['runs_dir']) / stamp
+
+    def _save(self, record: Any, run_dir: Path) -> Path | None:
+        if not self.p['save_episodes']:
+            return None
+        try:
+            from ego_reasoner_ros.training.replay import write_replay
+            run_dir.mkdir(parents=True, exist_ok=True)
+            record.save(run_dir / 'episode', overwrite=True)
+            paths = write_replay(record, run_dir)
+            (run_dir / 'summary.json').write_text(json.dumps({
+                'episode_id': record.episode_id, 'instruction': record.instruction,
+                'terminated_by': record.terminated_by, 'steps': record.step_count,
+                'actions': [str(s.action) for s in record.steps if s.action is not None],
+                'replay': str(paths.html)}, indent=2))
+            self.get_logger().info(f'episode replay: {paths.html.resolve()}')
+            return run_dir.resolve()
+        except Exception as exc:  # noqa: BLE001 - saving must not kill the node
+            self.get_logger().error(f'could not save the episode: {exc}')
+            return None
+
+    def _maybe_exit(self) -> None:
+        if self.p['exit_after_task']:
+            import rclpy
+            self.get_logger().info('task done; exiting (exit_after_task)')
+            rclpy.try_shutdown(context=self.context)
+
+    # ------------------------------------------------------------ status
+    def _heartbeat(self) -> None:
+        task = self._task
+        if task is not None:
+            self._status('heartbeat', 'running', task_id=task['task_id'])
+
+    def _status(self, state: str, message: str, *, task_id: str, success: bool | None = None,
+                run_dir: str | None = None) -> None:
+        payload: dict[str, Any] = {'task_id': task_id or 'unknown', 'state': state,
+                                   'step': self._step, 'message': message,
+                                   'boot_id': self.boot_id}
+        if success is not None:
+            payload['success'] = success
+        if run_dir:
+            payload['run_dir'] = run_dir
+        self.pub_status.publish(json_msg('status', payload))
+
+    def close(self) -> None:
+        """Abort a running task so the worker stops sending actions."""
+        self.abort_reason = 'shutdown'
+        self.abort.set()
+
+
+def main(args: list[str] | None = None) -> None:
+    """Console entry point ``reasoner_node``."""
+    raise SystemExit(run_node(ReasonerNode, args))
+
+
+if __name__ == '__main__':
+    main()
