@@ -1,0 +1,92 @@
+# Copyright 2026 The ego_reasoner_ros Authors
+# Licensed under the Apache License, Version 2.0
+"""``ego-reasoner datagen``: synthesise tasks and expert trajectories, or check a dataset.
+
+    ego-reasoner datagen --scenes DATA/scenes --out data/er_train --n 10000 --workers 2
+    ego-reasoner datagen --procedural 20 --out /tmp/tiny --tasks-per-scene 5
+    ego-reasoner datagen --check data/er_train
+
+Re-running the same command after an interruption resumes the run. The last line printed is
+one JSON object with the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register ``datagen``."""
+    p = subparsers.add_parser(
+        'datagen', help='generate tasks and o1-style expert trajectories (training data)',
+        description='Generate tasks over a scene set and expert trajectories with thoughts '
+                    'in the embedded simulator; writes episode records, sharegpt, a Hugging '
+                    'Face dataset and a dataset card. Resumable.')
+    p.add_argument('--scenes', type=Path, default=None,
+                   help='scenes root (<room>/<FloorPlanN>/metadata.json)')
+    p.add_argument('--out', type=Path, default=None, help='output folder')
+    p.add_argument('--procedural', type=int, default=0, metavar='N',
+                   help='also generate N procedural scenes (enough on its own)')
+    size = p.add_mutually_exclusive_group()
+    size.add_argument('--tasks-per-scene', type=int, default=None, metavar='K')
+    size.add_argument('--n', type=int, default=None, metavar='TOTAL',
+                      help='number of trajectories to produce')
+    p.add_argument('--image-size', type=int, default=448, metavar='S')
+    p.add_argument('--workers', type=int, default=1, metavar='W')
+    p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--allow-test-scenes', action='store_true',
+                   help='also use the reference test FloorPlans (skipped by default)')
+    p.add_argument('--formats', default='sharegpt,hf,card',
+                   help='comma list of sharegpt, hf, card (default: all)')
+    p.add_argument('--rewrite-url', default=None,
+                   help='OpenAI-compatible endpoint to rewrite thoughts (off by default)')
+    p.add_argument('--rewrite-model', default='default')
+    p.add_argument('--no-progress', action='store_true', help='no progress bar')
+    p.add_argument('--check', type=Path, default=None, metavar='DIR',
+                   help='check a dataset (replay every trajectory) instead of generating')
+    p.add_argument('--check-limit', type=int, default=None, metavar='N',
+                   help='with --check: replay only the first N episodes')
+    p.set_defaults(func=run)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    """Generate or check; print one JSON line of figures."""
+    from ego_reasoner_ros.core.errors import DataError
+
+    if args.check is not None:
+        from ego_reasoner_ros.training.check_dataset import check_dataset
+
+        try:
+            report = check_dataset(args.check, limit=args.check_limit,
+                                   progress=not args.no_progress)
+        except DataError as exc:
+            print(f'error: {exc}', file=sys.stderr)
+            return 2
+        print(json.dumps(report))
+        return 0 if report['ok'] else 1
+    if args.out is None:
+        print('error: --out DIR is required (or --check DIR)', file=sys.stderr)
+        return 2
+    from ego_reasoner_ros.training.datagen import DatagenConfig, run_datagen
+
+    try:
+        cfg = DatagenConfig(
+            out_dir=args.out, scenes_dir=args.scenes, procedural=args.procedural,
+            tasks_per_scene=args.tasks_per_scene, n=args.n, image_size=args.image_size,
+            workers=args.workers, seed=args.seed, allow_test_scenes=args.allow_test_scenes,
+            formats=tuple(f.strip() for f in args.formats.split(',') if f.strip()),
+            progress=not args.no_progress, rewrite_url=args.rewrite_url,
+            rewrite_model=args.rewrite_model)
+        summary = run_datagen(cfg)
+    except (DataError, ValueError) as exc:
+        print(f'error: {exc}', file=sys.stderr)
+        return 2
+    print(json.dumps(summary))
+    return 0
