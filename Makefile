@@ -28,7 +28,7 @@ $(STAMP):
 	@touch $@
 
 demo: venv
-	$(VENV)/bin/ego-reasoner demo
+	$(VENV)/bin/ego-reasoner launch sim
 
 test: venv
 	$(PY) -m pytest -q

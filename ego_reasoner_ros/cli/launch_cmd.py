@@ -46,6 +46,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help='do not stop after the first task (wait for tasks on the task topic)')
     p.add_argument('--timeout', type=float, default=None, help='stop after this many seconds')
     p.add_argument('--domain-id', type=int, default=None, help='ROS_DOMAIN_ID (sim)')
+    p.add_argument('--seed', type=int, default=0,
+                   help='seed of the generated scene and task when neither --scene, --case '
+                        'nor --instruction is given (sim)')
+    p.add_argument('--task-kind', default='pickup_from_closerep_and_put',
+                   help='task type of the generated demo task (sim)')
     p.set_defaults(func=run)
     return p
 
@@ -61,6 +66,29 @@ def _case_task(data_dir: Path, index: int) -> dict[str, Any]:
             'task_type': case.get('tasktype', ''), 'scene': case['scene'],
             'sim_task': {k: case[k] for k in ('navigable_objects', 'target_objects',
                                               'related_objects', 'identity') if k in case}}
+
+
+def _generated_task(run_dir: Path, seed: int, task_kind: str) -> tuple[Path, dict[str, Any]]:
+    """Write a procedural kitchen into ``run_dir/scenes`` and pick one of its tasks."""
+    from ego_reasoner_ros.sim_bridge.procedural import write_scene
+    from ego_reasoner_ros.sim_bridge.receptacles import ReceptacleCompat
+    from ego_reasoner_ros.sim_bridge.scene import load_scene
+    from ego_reasoner_ros.training.taskgen import TaskGenConfig, scene_tasks
+
+    scenes_dir = run_dir / 'scenes'
+    compat = ReceptacleCompat.builtin()  # the same scene for a seed on every machine
+    folder = write_scene(scenes_dir, seed, 'kitchen', compat=compat)
+    scene = load_scene(folder)
+    tasks = scene_tasks(scene, compat, TaskGenConfig(seed=seed, tasks_per_scene=40))
+    if not tasks:
+        raise SystemExit(f'error: the generated scene {scene.name} has no task')
+    preferred = [t for t in tasks if t['tasktype'] == task_kind]
+    case = (preferred or tasks)[0]
+    task = {'task_id': f'demo-{scene.name}', 'instruction': case['taskquery'],
+            'task_type': case['tasktype'], 'scene': case['scene'],
+            'sim_task': {k: case[k] for k in ('navigable_objects', 'target_objects',
+                                              'related_objects', 'identity') if k in case}}
+    return scenes_dir, task
 
 
 def run(args: argparse.Namespace) -> int:
@@ -83,8 +111,19 @@ def run(args: argparse.Namespace) -> int:
             return 2
         params['action_executor']['semantic_map'] = str(Path(args.semantic_map).resolve())
 
+    run_dir = Path(args.runs_dir) / _dt.datetime.now().strftime('%Y%m%d_%H%M%S')
+    run_dir.mkdir(parents=True, exist_ok=True)
+    generated = (args.kind == 'sim' and args.case is None and not args.instruction
+                 and not args.scene)
     data_dir = None
-    if args.kind == 'sim':
+    task: dict[str, Any] | None = None
+    if generated:
+        scenes_dir, task = _generated_task(run_dir, args.seed, args.task_kind)
+        params['sim_bridge']['scenes_dir'] = str(scenes_dir.resolve())
+        params['sim_bridge']['publish_world_state'] = True
+        print(f'generated scene {task["scene"]} (seed {args.seed}): {task["instruction"]}',
+              flush=True)
+    elif args.kind == 'sim':
         from ego_reasoner_ros.core import data_store
         try:
             data_dir = data_store.resolve_data_dir(args.data)
@@ -100,8 +139,9 @@ def run(args: argparse.Namespace) -> int:
             env['EGO_REASONER_DATA'] = str(data_dir)
         params['sim_bridge']['publish_world_state'] = True
 
-    task: dict[str, Any] | None = None
-    if args.case is not None:
+    if generated:
+        pass  # task chosen above from the generated scene
+    elif args.case is not None:
         assert data_dir is not None
         task = _case_task(data_dir, args.case)
     elif args.instruction:
@@ -115,8 +155,6 @@ def run(args: argparse.Namespace) -> int:
     elif task is not None and task.get('scene'):
         params['sim_bridge']['scene'] = task['scene']
 
-    run_dir = Path(args.runs_dir) / _dt.datetime.now().strftime('%Y%m%d_%H%M%S')
-    run_dir.mkdir(parents=True, exist_ok=True)
     params['reasoner']['run_dir'] = str(run_dir.resolve())
     until = None
     if task is not None:

@@ -20,7 +20,6 @@ from collections.abc import Sequence
 
 # Subcommand modules, in the order --help lists them.
 SUBCOMMAND_MODULES = (
-    'ego_reasoner_ros.cli.demo_cmd',
     'ego_reasoner_ros.cli.launch_cmd',
     'ego_reasoner_ros.cli.eval_cmd',
     'ego_reasoner_ros.cli.datagen_cmd',
