@@ -87,20 +87,46 @@ def render_html(steps: Sequence[ReplayStep], *, title: str = 'Episode replay') -
             f'<table>{"".join(rows)}</table></body></html>')
 
 
+def _wrap(text: str, width: int) -> list[str]:
+    """Greedy word wrap of ``text`` (tags on their own lines) at ``width`` characters."""
+    import textwrap
+    lines: list[str] = []
+    for para in text.replace('><', '>\n<').splitlines():
+        lines.extend(textwrap.wrap(para, width) or [''])
+    return lines
+
+
 def write_gif(steps: Sequence[ReplayStep], path: str | Path, *,
-              frame_ms: int = 700) -> Path | None:
-    """Write the first frame of every step as an animated GIF; None when there are no frames."""
+              frame_ms: int = 1500, panel_width: int = 360) -> Path | None:
+    """Write an animated GIF: each step's first frame with its thought and action beside it.
+
+    Returns None when no step has a frame.
+    """
     from PIL import Image as PILImage
     from PIL import ImageDraw
     frames = []
-    for st in steps:
+    for i, st in enumerate(steps):
         if not st.images:
             continue
-        img = PILImage.fromarray(np.ascontiguousarray(to_numpy(st.images[0]))).convert('RGB')
-        draw = ImageDraw.Draw(img)
-        draw.rectangle([0, 0, img.width, 14], fill=(0, 0, 0))
-        draw.text((3, 2), st.action[:80], fill=(255, 255, 255))
-        frames.append(img)
+        shot = PILImage.fromarray(np.ascontiguousarray(to_numpy(st.images[0]))).convert('RGB')
+        canvas = PILImage.new('RGB', (shot.width + panel_width, shot.height), (250, 250, 250))
+        canvas.paste(shot, (0, 0))
+        draw = ImageDraw.Draw(canvas)
+        x, y, line_h = shot.width + 8, 6, 12
+        colour = (0, 110, 0) if st.success else (170, 0, 0) if st.success is False else (0, 0, 0)
+        draw.text((x, y), f'step {i}: {st.action}'[:60], fill=colour)
+        y += line_h + 2
+        for line in _wrap(st.result, 56)[:3]:
+            draw.text((x, y), line, fill=(90, 90, 90))
+            y += line_h
+        y += 6
+        for line in _wrap(st.thought, 56):
+            if y > canvas.height - line_h:
+                draw.text((x, y), '...', fill=(60, 60, 60))
+                break
+            draw.text((x, y), line, fill=(30, 30, 30))
+            y += line_h
+        frames.append(canvas)
     if not frames:
         return None
     path = Path(path)
