@@ -28,7 +28,7 @@ $(STAMP):
 	@touch $@
 
 demo: venv
-	$(VENV)/bin/ego-reasoner launch sim
+	$(VENV)/bin/ego-reasoner launch sim --record
 
 test: venv
 	$(PY) -m pytest -q

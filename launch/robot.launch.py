@@ -9,6 +9,7 @@ navigate_to_pose action server and the manipulation services named in robot_exec
 """
 
 from launch import LaunchDescription
+from launch.conditions import IfCondition
 from launch.actions import DeclareLaunchArgument
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
@@ -21,7 +22,11 @@ def generate_launch_description() -> LaunchDescription:
     semantic_map = LaunchConfiguration('semantic_map')
     camera = LaunchConfiguration('camera_topic')
 
+    record = LaunchConfiguration('record')
+
     return LaunchDescription([
+        DeclareLaunchArgument('record', default_value='false',
+                              description='Also record the graph\'s topics to an MCAP bag'),
         DeclareLaunchArgument('policy', default_value='expert',
                               description='Policy spec of a learned model, e.g. hf:PATH'),
         DeclareLaunchArgument('semantic_map',
@@ -39,4 +44,7 @@ def generate_launch_description() -> LaunchDescription:
              parameters=[PathJoinSubstitution([share, 'config', 'robot_executor.yaml']),
                          {'semantic_map': semantic_map, 'image_topic': camera}],
              output='screen', emulate_tty=True),
+        Node(package='ego_reasoner_ros', executable='recorder_node', name='recorder',
+             parameters=[PathJoinSubstitution([share, 'config', 'recorder.yaml'])],
+             condition=IfCondition(record), output='screen', emulate_tty=True),
     ])

@@ -9,6 +9,7 @@ with the same parameter files start with ``ego-reasoner launch sim``.
 """
 
 from launch import LaunchDescription
+from launch.conditions import IfCondition
 from launch.actions import DeclareLaunchArgument, SetEnvironmentVariable
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
@@ -21,7 +22,11 @@ def generate_launch_description() -> LaunchDescription:
     policy = LaunchConfiguration('policy')
     task = LaunchConfiguration('task')
 
+    record = LaunchConfiguration('record')
+
     return LaunchDescription([
+        DeclareLaunchArgument('record', default_value='false',
+                              description='Also record the graph\'s topics to an MCAP bag'),
         DeclareLaunchArgument('scene', default_value='FloorPlan1',
                               description='Scene name (under scenes_dir) or scene folder'),
         DeclareLaunchArgument('policy', default_value='expert',
@@ -46,4 +51,7 @@ def generate_launch_description() -> LaunchDescription:
              name='action_executor',
              parameters=[PathJoinSubstitution([share, 'config', 'executor.yaml'])],
              output='screen', emulate_tty=True),
+        Node(package='ego_reasoner_ros', executable='recorder_node', name='recorder',
+             parameters=[PathJoinSubstitution([share, 'config', 'recorder.yaml'])],
+             condition=IfCondition(record), output='screen', emulate_tty=True),
     ])

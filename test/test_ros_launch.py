@@ -12,20 +12,27 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ego_reasoner_ros.nodes.launcher import LAUNCH_TABLE, node_command
+from ego_reasoner_ros.nodes.launcher import LAUNCH_TABLE, RECORDER, node_command
 from ros_graph_helpers import DATA, REPO
 
 LAUNCH = REPO / 'launch'
 
 
-def _launch_nodes(path: Path) -> list[tuple[str, str, tuple[str, ...]]]:
-    """(executable, name, yaml files) of every launch_ros Node(...) call in a launch file."""
+def _launch_nodes(path: Path, *, conditional: bool = False
+                  ) -> list[tuple[str, str, tuple[str, ...]]]:
+    """(executable, name, yaml files) of the launch_ros Node(...) calls in a launch file.
+
+    ``conditional`` selects the nodes with a ``condition`` (the optional recorder) instead of
+    the always-started ones.
+    """
     tree = ast.parse(path.read_text())
     nodes = []
     for call in ast.walk(tree):
         if not (isinstance(call, ast.Call) and getattr(call.func, 'id', None) == 'Node'):
             continue
         kw = {k.arg: k.value for k in call.keywords}
+        if ('condition' in kw) != conditional:
+            continue
         assert ast.literal_eval(kw['package']) == 'ego_reasoner_ros'
         assert ast.literal_eval(kw['output']) == 'screen'
         assert kw['emulate_tty'].value is True
@@ -40,6 +47,9 @@ def test_launch_file_matches_the_launcher_table(kind):
     nodes = _launch_nodes(LAUNCH / f'{kind}.launch.py')
     table = [(s.executable, s.name, s.param_files) for s in LAUNCH_TABLE[kind]]
     assert nodes == table
+    optional = _launch_nodes(LAUNCH / f'{kind}.launch.py', conditional=True)
+    assert optional == [(RECORDER.executable, RECORDER.name, RECORDER.param_files)]
+    nodes = nodes + optional
     for _exe, name, files in nodes:
         for f in files:
             params = yaml.safe_load((REPO / 'config' / f).read_text())

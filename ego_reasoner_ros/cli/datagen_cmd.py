@@ -47,6 +47,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument('--rewrite-url', default=None,
                    help='OpenAI-compatible endpoint to rewrite thoughts (off by default)')
     p.add_argument('--rewrite-model', default='default')
+    p.add_argument('--thought-style', choices=('full', 'brief', 'none'), default='full',
+                   help='full thoughts (default), one short sentence per step (small models), '
+                        'or none')
     p.add_argument('--no-progress', action='store_true', help='no progress bar')
     p.add_argument('--check', type=Path, default=None, metavar='DIR',
                    help='check a dataset (replay every trajectory) instead of generating')
@@ -83,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
             workers=args.workers, seed=args.seed, allow_test_scenes=args.allow_test_scenes,
             formats=tuple(f.strip() for f in args.formats.split(',') if f.strip()),
             progress=not args.no_progress, rewrite_url=args.rewrite_url,
-            rewrite_model=args.rewrite_model)
+            rewrite_model=args.rewrite_model, thought_style=args.thought_style)
         summary = run_datagen(cfg)
     except (DataError, ValueError) as exc:
         print(f'error: {exc}', file=sys.stderr)

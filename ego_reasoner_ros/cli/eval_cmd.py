@@ -54,6 +54,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                     help='simulator backend (default embedded)')
     ev.add_argument('--render', action=argparse.BooleanOptionalAction, default=None,
                     help='render frames (default: whatever the policy needs)')
+    ev.add_argument('--blank-images', action='store_true',
+                    help='show the policy uniform grey frames instead of the rendered ones '
+                         '(vision ablation)')
+    ev.add_argument('--policy-arg', action='append', default=[], metavar='KEY=VALUE',
+                    help='keyword argument for the policy factory (repeatable), e.g. '
+                         'max_new_tokens=64 or torch_threads=1; values are read as JSON '
+                         'when they parse')
     ev.add_argument('--no-plots', action='store_true', help='skip the PNG plots')
     ev.add_argument('--no-progress', action='store_true', help='hide the progress bar')
     ev.set_defaults(func=run_eval)
@@ -66,6 +73,20 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     merge.add_argument('--no-plots', action='store_true', help='skip the PNG plots')
     merge.set_defaults(func=run_merge)
     return ev
+
+
+def parse_policy_args(pairs: list[str]) -> dict[str, Any]:
+    """``["max_new_tokens=64", "name=x"]`` -> ``{"max_new_tokens": 64, "name": "x"}``."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition('=')
+        if not sep or not key.strip():
+            raise ValueError(f'--policy-arg {pair!r} must look like KEY=VALUE')
+        try:
+            out[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key.strip()] = value
+    return out
 
 
 def _headline(summary: dict[str, Any]) -> str:
@@ -85,7 +106,8 @@ def run_eval(args: argparse.Namespace) -> int:
             agent_positions=args.agent_positions, workers=args.workers, limit=args.limit,
             parser=args.parser, seed=args.seed,
             shard=parse_shard(args.shard) if args.shard else None, sim=args.sim,
-            render=args.render, plots=not args.no_plots,
+            render=args.render, plots=not args.no_plots, blank_images=args.blank_images,
+            policy_kwargs=parse_policy_args(args.policy_arg),
             progress=not args.no_progress and sys.stderr.isatty())
         # Fail fast on an unknown policy spec, before any worker starts.
         from ego_reasoner_ros.core.policy import registered_policies, split_spec

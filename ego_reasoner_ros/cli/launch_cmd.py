@@ -46,6 +46,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help='do not stop after the first task (wait for tasks on the task topic)')
     p.add_argument('--timeout', type=float, default=None, help='stop after this many seconds')
     p.add_argument('--domain-id', type=int, default=None, help='ROS_DOMAIN_ID (sim)')
+    p.add_argument('--record', action='store_true',
+                   help='also record the graph to an MCAP bag in the run folder (recorder node)')
     p.add_argument('--seed', type=int, default=0,
                    help='seed of the generated scene and task when neither --scene, --case '
                         'nor --instruction is given (sim)')
@@ -156,6 +158,9 @@ def run(args: argparse.Namespace) -> int:
         params['sim_bridge']['scene'] = task['scene']
 
     params['reasoner']['run_dir'] = str(run_dir.resolve())
+    if args.record:
+        params['recorder'] = {'out_dir': str(run_dir.resolve()), 'bag_name': 'bag'}
+        params['reasoner']['wait_for_recorder_s'] = 15.0
     until = None
     if task is not None:
         task_file = run_dir / 'task.json'
@@ -168,10 +173,13 @@ def run(args: argparse.Namespace) -> int:
           + (f', ROS_DOMAIN_ID={domain}' if domain is not None else ''), flush=True)
     try:
         code = launcher.launch(args.kind, config_dir=config_dir, env=env, params=params,
-                               until_exit_of=until, timeout_s=args.timeout)
+                               until_exit_of=until, timeout_s=args.timeout,
+                               record=args.record)
     finally:
         if domain is not None and args.domain_id is None:
             dds.release_domain_id(domain)
+    if args.record and (run_dir / 'bag').is_dir():
+        print(f'bag: {(run_dir / "bag").resolve()}', flush=True)
     replay = run_dir / 'replay.html'
     if replay.is_file():
         print(f'episode replay: {replay.resolve()}', flush=True)

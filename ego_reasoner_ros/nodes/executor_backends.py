@@ -205,6 +205,13 @@ def load_nav2_action() -> Any:
     return NavigateToPose
 
 
+def _cancel_when_accepted(future: Any) -> None:
+    """Done-callback of a goal request given up on: cancel the goal if it was accepted."""
+    handle = future.result()
+    if handle is not None and handle.accepted:
+        handle.cancel_goal_async()
+
+
 def _set_field(msg: Any, name: str, value: str) -> None:
     if not hasattr(msg, name):
         raise ValueError(f'{type(msg).__name__} has no field {name!r}; fields: '
@@ -265,16 +272,24 @@ class RobotBackend(Backend):
             self._last_stamp = stamp_to_ns(msg.header.stamp)
             self._frame_cv.notify_all()
 
+    def _now_ns(self) -> int:
+        return int(self._node.get_clock().now().nanoseconds)
+
     def _capture(self, after_ns: int, cancel: threading.Event, wait_s: float) -> list[int]:
-        """Stamp of the first frame newer than ``after_ns`` (empty if none arrives)."""
+        """Stamp of the first frame newer than ``after_ns`` (empty if none arrives).
+
+        Called once a motion or manipulation has finished, with the time it finished, so
+        the frame shows the result and not the robot still moving; a stale frame is never
+        returned in its place.
+        """
         deadline = time.monotonic() + wait_s
         with self._frame_cv:
             while self._last_stamp <= after_ns and not cancel.is_set():
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    return [self._last_stamp] if self._last_stamp else []
+                    break
                 self._frame_cv.wait(min(left, 0.05))
-            return [self._last_stamp] if self._last_stamp else []
+            return [self._last_stamp] if self._last_stamp > after_ns else []
 
     def scene_objects(self) -> list[str] | None:
         return self.map.types()
@@ -286,6 +301,8 @@ class RobotBackend(Backend):
         if not self._nav.wait_for_server(timeout_sec=max(0.1, min(5.0, deadline -
                                                                    time.monotonic()))):
             return False, f'navigation server {self.params["nav_action"]!r} is not available'
+        if cancel.is_set():  # e-stop while waiting for the server: send nothing
+            raise Cancelled()
         goal = self._nav_type.Goal()
         ps = PoseStamped()
         ps.header.frame_id = self.map.frame_id
@@ -297,7 +314,12 @@ class RobotBackend(Backend):
         goal.pose = ps
         if hasattr(goal, 'behavior_tree'):
             goal.behavior_tree = str(self.params.get('behavior_tree', ''))
-        handle = _wait_future(self._nav.send_goal_async(goal), cancel, deadline)
+        sent = self._nav.send_goal_async(goal)
+        try:
+            handle = _wait_future(sent, cancel, deadline)
+        except (Cancelled, TimeoutError):
+            sent.add_done_callback(_cancel_when_accepted)  # the server may still accept it
+            raise
         if not handle.accepted:
             return False, 'navigation goal rejected'
         with self._goal_lock:
@@ -316,6 +338,8 @@ class RobotBackend(Backend):
         if wrapped.status == GoalStatus.STATUS_SUCCEEDED:
             self._pose = pose
             return True, ''
+        if cancel.is_set():  # our own cancel ended the goal before the poll saw the event
+            raise Cancelled()
         return False, f'navigation ended with status {wrapped.status}'
 
     def _cancel_goal(self) -> None:
@@ -333,7 +357,6 @@ class RobotBackend(Backend):
         verb, target = req['verb'], req.get('target')
         deadline = time.monotonic() + timeout_s
         types = self.map.types()
-        started = time.time_ns()
         wait_frame = float(self.params.get('frame_wait_s', 2.0))
 
         def result(ok: bool, feedback: str, stamps: list[int] | None = None) -> ExecResult:
@@ -351,7 +374,7 @@ class RobotBackend(Backend):
             ok, why = self._navigate(self.map.nav_pose(obj), cancel, deadline)
             if ok:
                 self.map.apply(verb, target)
-                return result(True, '', self._capture(started, cancel, wait_frame))
+                return result(True, '', self._capture(self._now_ns(), cancel, wait_frame))
             return result(False, why)
         if verb in ('observe', 'move forward'):
             base = self._pose or Pose2D(0.0, 0.0, 0.0)
@@ -360,22 +383,22 @@ class RobotBackend(Backend):
                 pose = Pose2D(base.x + step * math.cos(base.yaw),
                               base.y + step * math.sin(base.yaw), base.yaw)
                 ok, why = self._navigate(pose, cancel, deadline)
-                return result(ok, why, self._capture(started, cancel, wait_frame) if ok else [])
+                return result(ok, why,
+                              self._capture(self._now_ns(), cancel, wait_frame) if ok else [])
             stamps: list[int] = []
             for turn in (math.pi / 2, math.pi, 3 * math.pi / 2, 2 * math.pi):
-                t0 = time.time_ns()
                 ok, why = self._navigate(Pose2D(base.x, base.y, base.yaw + turn), cancel,
                                          deadline)
                 if not ok:
                     return result(False, why)
-                if turn < 2 * math.pi:  # left, back, right; then face forward again
-                    stamps += self._capture(t0, cancel, wait_frame)
+                if turn < 2 * math.pi:  # left, back, right (once still); then face forward
+                    stamps += self._capture(self._now_ns(), cancel, wait_frame)
             self._pose = base
             return result(True, '', stamps)
-        return self._manipulate(verb, target, cancel, deadline, started, wait_frame, result)
+        return self._manipulate(verb, target, cancel, deadline, wait_frame, result)
 
     def _manipulate(self, verb: str, target: str, cancel: threading.Event, deadline: float,
-                    started: int, wait_frame: float, result: Any) -> ExecResult:
+                    wait_frame: float, result: Any) -> ExecResult:
         spec = self._specs.get(verb)
         if spec is None:
             return result(False, f'no manipulation service configured for {verb!r}')
@@ -393,7 +416,7 @@ class RobotBackend(Backend):
         message = str(getattr(response, spec.message_field)) if spec.message_field else ''
         if ok:
             self.map.apply(verb, target)
-            return result(True, message, self._capture(started, cancel, wait_frame))
+            return result(True, message, self._capture(self._now_ns(), cancel, wait_frame))
         return result(False, message or f'{verb} {target} failed')
 
 

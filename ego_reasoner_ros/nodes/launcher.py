@@ -54,6 +54,11 @@ LAUNCH_TABLE: dict[str, tuple[NodeSpec, ...]] = {
 }
 
 
+# Started in front of the table's nodes when recording is asked for (the launch files'
+# ``record:=true`` argument, ``ego-reasoner launch --record``), so the bag sees every message.
+RECORDER = NodeSpec('recorder_node', 'recorder', ('recorder.yaml',))
+
+
 def _param_value(value: Any) -> str:
     if isinstance(value, bool):
         return 'true' if value else 'false'
@@ -142,7 +147,8 @@ def launch(kind: str, *, config_dir: str | Path, env: Mapping[str, str],
            params: Mapping[str, Mapping[str, Any]] | None = None,
            until_exit_of: str | None = None, timeout_s: float | None = None,
            out: TextIO | None = None,
-           on_started: Callable[[ProcessGroup], None] | None = None) -> int:
+           on_started: Callable[[ProcessGroup], None] | None = None,
+           record: bool = False) -> int:
     """Start the nodes of ``kind``, wait, and stop them all.
 
     Args:
@@ -155,6 +161,7 @@ def launch(kind: str, *, config_dir: str | Path, env: Mapping[str, str],
         timeout_s: stop after this long.
         out: where prefixed output goes (default stdout).
         on_started: called once every child has started.
+        record: also start the recorder node (first), with ``params['recorder']``.
 
     Returns:
         The exit code of ``until_exit_of`` (or of the first node to exit), 130 on a signal,
@@ -176,7 +183,8 @@ def launch(kind: str, *, config_dir: str | Path, env: Mapping[str, str],
         for sig in (signal.SIGINT, signal.SIGTERM):
             previous[sig] = signal.signal(sig, _handler)
     try:
-        for spec in LAUNCH_TABLE[kind]:
+        specs = ((RECORDER,) if record else ()) + tuple(LAUNCH_TABLE[kind])
+        for spec in specs:
             group.start(spec.name, node_command(spec, config_dir, params.get(spec.name)), env)
         if on_started is not None:
             on_started(group)

@@ -58,6 +58,7 @@ PARAMS: dict[str, Any] = {
     'initial_task_type': '',
     'initial_scene': '',
     'exit_after_task': False,
+    'wait_for_recorder_s': 0.0,    # > 0: before a task, wait this long for a recorder to match
     'image_topic': 'camera/image_raw',
 }
 
@@ -365,11 +366,29 @@ class ReasonerNode(Node):
             'task_id': task.get('task_id', 'unknown'), 'step': step, 'thought': thought,
             'raw': raw}))
 
+    def _wait_for_recorder(self) -> None:
+        """Give a bag recorder time to match the step topics, so the bag has the whole task.
+
+        The recorder is the only subscriber of the thought topic and a second subscriber of the
+        action topic (besides the executor).
+        """
+        limit = float(self.p['wait_for_recorder_s'])
+        deadline = time.monotonic() + limit
+        while limit > 0 and time.monotonic() < deadline and not self.abort.is_set():
+            if (self.pub_thought.get_subscription_count() >= 1
+                    and self.pub_status.get_subscription_count() >= 1
+                    and self.pub_action.get_subscription_count() >= 2):
+                return
+            time.sleep(0.05)
+        if limit > 0:
+            self.get_logger().warning('no recorder matched the step topics in time')
+
     def _run_task(self, task: dict[str, Any]) -> None:
         tid = task['task_id']
         run_dir = self._run_dir()
         state, message, success, record = 'error', '', False, None
         try:
+            self._wait_for_recorder()
             self._status('running', 'episode started', task_id=tid)
             env = RosStepEnvironment(self, task)
             max_steps = int(self.p['max_steps']) or None
