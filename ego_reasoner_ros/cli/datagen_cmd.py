@@ -50,6 +50,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument('--thought-style', choices=('full', 'brief', 'none'), default='full',
                    help='full thoughts (default), one short sentence per step (small models), '
                         'or none')
+    p.add_argument('--failure-prob', type=float, default=0.0, metavar='P',
+                   help='before each navigation, with probability P first try a plausible '
+                        'place the scene lacks, then recover (teaches recovery; default 0)')
     p.add_argument('--no-progress', action='store_true', help='no progress bar')
     p.add_argument('--check', type=Path, default=None, metavar='DIR',
                    help='check a dataset (replay every trajectory) instead of generating')
@@ -86,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
             workers=args.workers, seed=args.seed, allow_test_scenes=args.allow_test_scenes,
             formats=tuple(f.strip() for f in args.formats.split(',') if f.strip()),
             progress=not args.no_progress, rewrite_url=args.rewrite_url,
-            rewrite_model=args.rewrite_model, thought_style=args.thought_style)
+            rewrite_model=args.rewrite_model, thought_style=args.thought_style,
+            failure_prob=args.failure_prob)
         summary = run_datagen(cfg)
     except (DataError, ValueError) as exc:
         print(f'error: {exc}', file=sys.stderr)

@@ -148,7 +148,8 @@ class ActionExecutorNode(Node):
             self._last_heartbeat = time.monotonic()
 
     def _watchdog(self) -> None:
-        if self._running is None or self._cancel.is_set():
+        # Armed by the first heartbeat: actions sent by hand, with no reasoner, are not cancelled.
+        if self._running is None or self._cancel.is_set() or self._last_heartbeat == 0.0:
             return
         if time.monotonic() - self._last_heartbeat > float(self.p['watchdog_timeout_s']):
             self.get_logger().warning(f'reasoner heartbeat lost: cancelling {self._running}')

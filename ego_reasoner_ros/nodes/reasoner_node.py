@@ -46,6 +46,7 @@ PARAMS: dict[str, Any] = {
     'parser_mode': 'strict',
     'step_timeout_s': 300.0,       # per policy call / environment call (core loop)
     'action_timeout_s': 60.0,      # waiting for the executor's result
+    'action_resend_s': 2.0,        # resend an unanswered action (the executor dedupes by id)
     'frame_wait_s': 5.0,           # waiting for the frames a result names
     'world_wait_s': 5.0,           # waiting for debug/world_state (expert only)
     'max_steps': 0,                # 0: the task type's budget
@@ -315,14 +316,25 @@ class ReasonerNode(Node):
         try:
             deadline = time.monotonic() + timeout
             wait_for_subscriber(self.pub_action, self.abort, deadline)
-            self.pub_action.publish(json_msg('action', payload))
+            message = json_msg('action', payload)
+            self.pub_action.publish(message)
+            # A sample sent while discovery is still completing on the executor's side can be
+            # lost; the executor is idempotent per action_id (a duplicate of a running action is
+            # ignored, of a finished one answered with the stored result), so resend until a
+            # result arrives.
+            resend_s = float(self.p['action_resend_s'])
+            next_send = time.monotonic() + resend_s
             with self._cond:
                 while aid not in self._results:
                     if self.abort.is_set():
                         raise TaskAbortedError(self.abort_reason)
-                    left = deadline - time.monotonic()
+                    now = time.monotonic()
+                    left = deadline - now
                     if left <= 0:
                         raise TimeoutError(f'no result for {aid} within {timeout:g} s')
+                    if resend_s > 0 and now >= next_send:
+                        self.pub_action.publish(message)
+                        next_send = now + resend_s
                     self._cond.wait(min(left, 0.1))
                 return self._results.pop(aid)
         finally:
