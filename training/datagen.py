@@ -124,6 +124,10 @@ class DataEnginePolicy(Policy):
             0.6 otherwise, as in the reference).
         observe_prob: probability of looking around before the first search.
         rewriter: optional callable that rewrites a thought (tags kept).
+        failure_prob: probability, before each ``navigate to``, of first trying a plausible
+            place that is not in the scene; the simulator rejects it and the next reply
+            recovers (a ``<Reflection>`` on the failure, then the planned action). Teaches
+            models what to do after a failed command; 0 (default) never does it.
     """
 
     name = 'data-engine'
@@ -132,7 +136,11 @@ class DataEnginePolicy(Policy):
     def __init__(self, task: Task, *, search_rank: int = 0, seed: int = 0,
                  compat: ReceptacleCompat | None = None, verify_prob: float | None = None,
                  observe_prob: float = 0.2,
-                 rewriter: Callable[[str], str] | None = None) -> None:
+                 rewriter: Callable[[str], str] | None = None,
+                 failure_prob: float = 0.0) -> None:
+        if not 0.0 <= failure_prob <= 1.0:
+            raise ValueError(f'failure_prob must be in [0, 1], got {failure_prob}')
+        self.failure_prob = failure_prob
         if search_rank not in (0, 1, 2):
             raise ValueError(f'search_rank must be 0, 1 or 2, got {search_rank}')
         self.task = task
@@ -172,6 +180,8 @@ class DataEnginePolicy(Policy):
         self.n_misses = 0
         self.n_reflections_after_miss = 0
         self.n_observes = 0
+        self.n_probes = 0
+        self._pending: tuple[Action, str] | None = None
         self.phases = self._find_phases()
         for k, ph_ in enumerate(self.phases.values()):
             ph_.distractors = [None] * (self.search_rank if k == 0 else  # type: ignore[list-item]
@@ -411,6 +421,8 @@ class DataEnginePolicy(Policy):
     # ------------------------------------------------------------------ act
     def act(self, inp: PolicyInput) -> str:
         self._last_inp = inp
+        if self._pending is not None and inp.last_success is False:
+            return self._recover(inp)
         if inp.last_action is not None and inp.last_success is False:
             if self.prev_role in ('key', 'search_key'):
                 # A key action failed: give up (the trajectory will be rejected).
@@ -420,10 +432,37 @@ class DataEnginePolicy(Policy):
         if inp.last_action is not None and inp.last_success:
             self._after_success(inp.last_action)
         action, role = self._next(inp)
+        if self.failure_prob > 0 and action.verb == _NAV and self._budget_left(inp) >= 2 \
+                and self.rng.random() < self.failure_prob:
+            wrong = self._absent_place(action.target)
+            if wrong is not None:
+                self._pending = (action, role)
+                self.n_probes += 1
+                action, role = Action(_NAV, wrong), 'probe'
         kind, ctx = self._context(action, role)
         if kind in (thoughts.StepKind.MISS, thoughts.StepKind.UNPEEK):
             self.n_reflections_after_miss += 1
         text, used = thoughts.compose(kind, ctx, self.rng)
+        self.templates.extend(used)
+        if self.rewriter is not None:
+            text = self.rewriter(text)
+        self.prev_role, self.prev_action = role, action
+        return text + format_decision(action)
+
+    def _absent_place(self, planned: str | None) -> str | None:
+        """A plausible search place that the scene does not have (None if none is left)."""
+        present = set(self.world.scene_types())
+        pool = [t for t in SEARCH_PLACES if t not in present and t != planned]
+        return self.rng.choice(pool) if pool else None
+
+    def _recover(self, inp: PolicyInput) -> str:
+        """The reply after a deliberately failed probe: reflect, then the planned action."""
+        action, role = self._pending  # type: ignore[misc]
+        self._pending = None
+        _kind, ctx = self._context(action, role)
+        wrong = self.prev_action.target if self.prev_action is not None else None
+        ctx.feedback = f'there is no {ph.natural_name(wrong)} here' if wrong else 'no effect'
+        text, used = thoughts.compose(thoughts.StepKind.FAILED, ctx, self.rng)
         self.templates.extend(used)
         if self.rewriter is not None:
             text = self.rewriter(text)
@@ -457,6 +496,7 @@ class DataEnginePolicy(Policy):
         return {'search_rank': self.search_rank, 'misses': self.n_misses,
                 'reflections_after_miss': self.n_reflections_after_miss,
                 'observes': self.n_observes, 'verification': self.verified,
+                'probes': self.n_probes,
                 'templates': sorted(set(self.templates))}
 
 
@@ -493,9 +533,13 @@ def task_from_record(rec: dict[str, Any]) -> Task:
 
 
 def judge(record: EpisodeRecord, task: Task, world: Any,
-          initial: goals.InitialState | None) -> Verdict:
-    """Apply the acceptance rules to a finished episode."""
-    failed = sum(1 for s in record.steps if s.executed and not s.success)
+          initial: goals.InitialState | None, *, allowed_failures: int = 0) -> Verdict:
+    """Apply the acceptance rules to a finished episode.
+
+    ``allowed_failures`` failed steps are accepted (the expert's deliberate probes).
+    """
+    failed = max(0, sum(1 for s in record.steps if s.executed and not s.success)
+                 - allowed_failures)
     score = metrics.score_trajectory(record.trajectory_entries(), task.key_actions,
                                      tasktype=task.tasktype, taskname=task.taskname)
     try:
@@ -519,7 +563,8 @@ def judge(record: EpisodeRecord, task: Task, world: Any,
 def run_task(task: Task, sim: Any, *, seed: int, search_rank: int | None = None,
              scene: Any = None, compat: ReceptacleCompat | None = None,
              rewriter: Callable[[str], str] | None = None,
-             episode_id: str | None = None) -> tuple[EpisodeRecord, Verdict]:
+             episode_id: str | None = None,
+             failure_prob: float = 0.0) -> tuple[EpisodeRecord, Verdict]:
     """Run the expert on one task; return the record (metadata filled) and the verdict."""
     from ego_reasoner_ros.training.sim_env import SimStepEnvironment
 
@@ -532,11 +577,12 @@ def run_task(task: Task, sim: Any, *, seed: int, search_rank: int | None = None,
     env = SimStepEnvironment(sim, scene=scene if scene is not None else task.scene,
                              task=task.sim_task(), seed=seed, on_reset=on_reset)
     policy = DataEnginePolicy(task, search_rank=rank, seed=seed, compat=compat,
-                              rewriter=rewriter)
+                              rewriter=rewriter, failure_prob=failure_prob)
     record = run_episode(policy, env, task.instruction, task.tasktype, config=LoopConfig(),
                          seed=seed, episode_id=episode_id or f'{task.identity}-v{rank}',
                          scene=task.scene)
-    verdict = judge(record, task, env.world, initial.get('state'))
+    verdict = judge(record, task, env.world, initial.get('state'),
+                    allowed_failures=policy.n_probes)
     record.metadata.update({
         'task_identity': str(task.identity), 'taskname': task.taskname,
         'key_actions': list(task.key_actions), 'expert': policy.stats(),
@@ -563,9 +609,16 @@ class DatagenConfig:
     progress: bool = True
     rewrite_url: str | None = None
     rewrite_model: str = 'default'
+    thought_style: str = 'full'
+    failure_prob: float = 0.0
 
     def __post_init__(self) -> None:
+        if not 0.0 <= self.failure_prob <= 1.0:
+            raise ValueError(f'failure_prob must be in [0, 1], got {self.failure_prob}')
         self.out_dir = Path(self.out_dir)
+        if self.thought_style not in thoughts.THOUGHT_STYLES:
+            raise ValueError(f'thought_style must be one of {thoughts.THOUGHT_STYLES}, '
+                             f'got {self.thought_style!r}')
         if self.scenes_dir is not None:
             self.scenes_dir = Path(self.scenes_dir)
         if self.scenes_dir is None and self.procedural <= 0:
@@ -589,7 +642,10 @@ class DatagenConfig:
         return {'scenes_dir': str(self.scenes_dir.resolve()) if self.scenes_dir else None,
                 'procedural': self.procedural, 'tasks_per_scene': self.tasks_per_scene,
                 'n': self.n, 'seed': self.seed, 'allow_test_scenes': self.allow_test_scenes,
-                'image_size': self.image_size}
+                'image_size': self.image_size,
+                **({'thought_style': self.thought_style} if self.thought_style != 'full'
+                   else {}),
+                **({'failure_prob': self.failure_prob} if self.failure_prob else {})}
 
 
 def _atomic_write(path: Path, text: str) -> None:
@@ -656,11 +712,23 @@ _WORKER: dict[str, Any] = {}
 
 
 def _worker_init(out_dir: str, image_size: int, seed: int, rewrite_url: str | None,
-                 rewrite_model: str) -> None:
+                 rewrite_model: str, thought_style: str = 'full',
+                 failure_prob: float = 0.0) -> None:
     _WORKER.clear()
+    rewriter = make_rewriter(rewrite_url, rewrite_model) if rewrite_url else None
+    if thought_style != 'full':
+        rewriter = _shortener(thought_style, rewriter)
     _WORKER.update(out_dir=Path(out_dir), sim=make_sim(image_size), seed=seed,
-                   compat=ReceptacleCompat.default(),
-                   rewriter=make_rewriter(rewrite_url, rewrite_model) if rewrite_url else None)
+                   compat=ReceptacleCompat.default(), rewriter=rewriter,
+                   failure_prob=failure_prob)
+
+
+def _shortener(style: str, then: Callable[[str], str] | None = None) -> Callable[[str], str]:
+    """A thought rewriter applying :func:`thoughts.shorten` (then ``then``, if given)."""
+    def rewrite(text: str) -> str:
+        short = thoughts.shorten(text, style)
+        return then(short) if then is not None and short else short
+    return rewrite
 
 
 def episode_id_for(rec: dict[str, Any], seed: int) -> str:
@@ -677,7 +745,7 @@ def _work(rec: dict[str, Any]) -> dict[str, Any]:
         record, verdict = run_task(task, _WORKER['sim'], seed=_WORKER['seed'],
                                    scene=rec.get('scene_path') or rec['scene'],
                                    compat=_WORKER['compat'], rewriter=_WORKER['rewriter'],
-                                   episode_id=eid)
+                                   episode_id=eid, failure_prob=_WORKER['failure_prob'])
     except Exception as exc:  # noqa: BLE001 - one bad task must not stop the run
         logger.warning('task %s failed: %s', rec.get('identity'), exc)
         verdict = Verdict(False, f'{type(exc).__name__}: {exc}')
@@ -734,7 +802,8 @@ def run_datagen(cfg: DatagenConfig) -> dict[str, Any]:
                        desc='trajectories', unit='traj', dynamic_ncols=True)
         except ImportError:
             bar = None
-    init_args = (str(cfg.out_dir), cfg.image_size, cfg.seed, cfg.rewrite_url, cfg.rewrite_model)
+    init_args = (str(cfg.out_dir), cfg.image_size, cfg.seed, cfg.rewrite_url, cfg.rewrite_model,
+                 cfg.thought_style, cfg.failure_prob)
     pool = None
     if cfg.workers > 1:
         ctx = mp.get_context('fork' if 'fork' in mp.get_all_start_methods() else 'spawn')

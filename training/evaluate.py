@@ -12,7 +12,7 @@ failure with its error recorded; the others still run.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 import hashlib
 import logging
 import multiprocessing as mp
@@ -24,7 +24,7 @@ from typing import Any
 
 from ego_reasoner_ros.core.errors import DataError
 from ego_reasoner_ros.core.loop import EpisodeError, LoopConfig, run_episode
-from ego_reasoner_ros.core.policy import Policy, make_policy
+from ego_reasoner_ros.core.policy import Policy, PolicyInput, make_policy
 from ego_reasoner_ros.training import report as rpt
 from ego_reasoner_ros.training.goals import capture_initial, check_goal, goal_for_task
 from ego_reasoner_ros.training.metrics import score_trajectory
@@ -61,6 +61,8 @@ class EvalConfig:
         plots: write the PNG plots.
         progress: show a tqdm progress bar.
         policy_kwargs: extra keyword arguments for the policy factory.
+        blank_images: replace every image the policy sees by a uniform grey frame of the
+            same size (the prompt and token layout are unchanged; the vision ablation).
     """
 
     policy: str
@@ -78,6 +80,7 @@ class EvalConfig:
     plots: bool = True
     progress: bool = True
     policy_kwargs: dict[str, Any] = field(default_factory=dict)
+    blank_images: bool = False
 
     def __post_init__(self) -> None:
         if self.workers < 1:
@@ -121,6 +124,60 @@ def parse_shard(text: str) -> tuple[int, int]:
 
 
 # ------------------------------------------------------------------ one case
+class BlankImagesPolicy(Policy):
+    """Wraps a policy so that every image it sees is a uniform grey frame of the same size.
+
+    The conversation keeps its structure (same number and size of images, same text), so a
+    model's score with this wrapper measures how much it relies on what the images show.
+    """
+
+    GREY = 128
+
+    def __init__(self, inner: Policy) -> None:
+        self.inner = inner
+        self.name = f'{inner.name}+blank-images'
+        self.needs_world = inner.needs_world
+
+    @property
+    def needs_images(self) -> bool:
+        """Frames are still rendered: their sizes shape the prompt."""
+        return True
+
+    @classmethod
+    def blank(cls, image: Any) -> Any:
+        """A grey ``uint8`` frame with the shape of ``image`` (array, PIL image or path)."""
+        import numpy as np
+
+        from ego_reasoner_ros.core import images as imgs
+
+        arr = np.asarray(imgs.to_pil(image).convert('RGB'))
+        return np.full(arr.shape, cls.GREY, dtype=np.uint8)
+
+    def _blank_messages(self, messages: list[dict]) -> list[dict]:
+        out = []
+        for msg in messages:
+            content = msg.get('content')
+            if isinstance(content, list):
+                content = [{'type': 'image', 'image': self.blank(b['image'])}
+                           if b.get('type') == 'image' else b for b in content]
+            out.append({**msg, 'content': content})
+        return out
+
+    def reset(self, instruction: str, *, seed: int | None = None,
+              world: object | None = None) -> None:
+        """Reset the wrapped policy."""
+        self.inner.reset(instruction, seed=seed, world=world)
+
+    def act(self, inp: PolicyInput) -> str:
+        """Ask the wrapped policy with every image blanked."""
+        return self.inner.act(replace(inp, messages=self._blank_messages(inp.messages),
+                                      images=[self.blank(im) for im in inp.images]))
+
+    def close(self) -> None:
+        """Close the wrapped policy."""
+        self.inner.close()
+
+
 class _Worker:
     """Per-process state: one simulator and one policy, reused across cases."""
 
@@ -134,6 +191,8 @@ class _Worker:
     def _setup(self) -> None:
         if self.policy is None:
             self.policy = make_policy(self.config.policy, **self.config.policy_kwargs)
+            if self.config.blank_images:
+                self.policy = BlankImagesPolicy(self.policy)
         if self.sim is None:
             from ego_reasoner_ros.sim_bridge.registry import SimConfig, make_sim
 
@@ -298,7 +357,8 @@ def evaluate(config: EvalConfig, *,
     results = [r for r in rows if r is not None]
     renders = {r.get('render') for r in results if r.get('render') is not None}
     summary_config = {
-        'policy': config.policy, 'sim': config.sim, 'parser': config.parser,
+        'policy': config.policy + ('+blank-images' if config.blank_images else ''),
+        'sim': config.sim, 'parser': config.parser,
         'agent_positions': str(positions_path) if positions_path else None,
         'seed': config.seed, 'tasks': str(config.tasks), 'scenes': str(config.scenes),
         'render': renders.pop() if len(renders) == 1 else config.render,

@@ -17,11 +17,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 import random
+import re
 
 from ego_reasoner_ros.sim_bridge.world import INSIDE_TYPES
 from ego_reasoner_ros.training.phrasings import natural_name
 
-__all__ = ['POOLS', 'StepKind', 'ThoughtContext', 'compose', 'template_counts']
+__all__ = ['POOLS', 'THOUGHT_STYLES', 'StepKind', 'ThoughtContext', 'compose', 'shorten',
+           'template_counts']
 
 
 class StepKind:
@@ -455,3 +457,41 @@ def past_action(verb: str, obj_type: str | None, held: str | None = None,
         if present.startswith(a):
             return b + present[len(a):]
     return present
+
+
+#: Thought styles of the data engine: ``full`` (every composed block), ``brief`` (one short
+#: sentence, for small models whose per-token decode cost dominates), ``none`` (no thought).
+THOUGHT_STYLES = ('full', 'brief', 'none')
+_BLOCK_RE = re.compile(r'<(Observation|Planning|Thinking|Reflection|Verification)>(.*?)</\1>',
+                       re.S)
+
+
+def shorten(text: str, style: str = 'brief', *, max_words: int = 12) -> str:
+    """Cut a composed thought down to ``style``.
+
+    ``brief`` keeps the first sentence (at most ``max_words`` words) of the first block that
+    is not an ``<Observation>`` (what is in view is in the image; a small model would only
+    learn to hallucinate it), inside its own tag; a thought of observations only keeps the
+    first observation sentence. ``none`` drops the thought; ``full`` returns it unchanged.
+
+    >>> shorten('<Observation>I see a sofa.</Observation><Planning>Go to the desk. '
+    ...         'Then look.</Planning>')
+    '<Planning>Go to the desk.</Planning>'
+    >>> shorten('<Thinking>x</Thinking>', 'none')
+    ''
+    """
+    if style not in THOUGHT_STYLES:
+        raise ValueError(f'thought style must be one of {THOUGHT_STYLES}, got {style!r}')
+    if style == 'full':
+        return text
+    if style == 'none':
+        return ''
+    blocks = _BLOCK_RE.findall(text)
+    if not blocks:
+        return text
+    tag, body = next(((t, b) for t, b in blocks if t != 'Observation'), blocks[0])
+    sentence = re.split(r'(?<=[.!?])\s+', body.strip(), maxsplit=1)[0]
+    words = sentence.split()
+    if len(words) > max_words:
+        sentence = ' '.join(words[:max_words]).rstrip(',;:') + '.'
+    return f'<{tag}>{sentence}</{tag}>'

@@ -53,8 +53,11 @@ def find_json(source: str | os.PathLike) -> Path:
 
 
 def _is_saved_dataset(path: Path) -> bool:
-    return path.is_dir() and ((path / 'dataset_info.json').is_file()
-                              or (path / 'dataset_dict.json').is_file())
+    # save_to_disk writes state.json beside dataset_info.json; a sharegpt folder carries a
+    # LLaMA-Factory dataset_info.json too, so that file alone decides nothing
+    if not path.is_dir() or any((path / name).is_file() for name in JSON_NAMES):
+        return False
+    return (path / 'state.json').is_file() or (path / 'dataset_dict.json').is_file()
 
 
 def _turns(row: dict[str, Any], where: str) -> list[dict[str, Any]]:
