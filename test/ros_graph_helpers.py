@@ -105,10 +105,18 @@ class Probe:
         return cb
 
     def get(self, topic: str, **match: Any) -> list[dict[str, Any]]:
-        """Recorded messages of ``topic`` whose fields equal ``match``."""
+        """Recorded messages of ``topic`` whose fields equal ``match``.
+
+        Resends of an unanswered action carry the same ``action_id``: only the first is kept.
+        """
         with self.lock:
-            return [m for m in self.msgs[topic]
-                    if all(m.get(k) == v for k, v in match.items())]
+            found = [m for m in self.msgs[topic]
+                     if all(m.get(k) == v for k, v in match.items())]
+        if topic.endswith('reasoner/action'):
+            seen: set[str] = set()
+            found = [m for m in found
+                     if not (m.get('action_id') in seen or seen.add(m.get('action_id')))]
+        return found
 
     def wait_for_subscribers(self, pub: Any, timeout: float = 20.0) -> None:
         wait_until(lambda: pub.get_subscription_count() > 0, timeout,

@@ -277,7 +277,10 @@ def _read_events(bag: str, topic_map: dict[str, str],
         elif role == 'thought' and tid:
             ev.thoughts.setdefault(tid, []).append((t, payload))
         elif role == 'action' and tid and payload.get('action_id'):
-            ev.actions.setdefault(tid, []).append((t, payload))
+            sent = ev.actions.setdefault(tid, [])
+            # an unanswered action is resent under the same id: keep the first copy
+            if all(p.get('action_id') != payload['action_id'] for _t, p in sent):
+                sent.append((t, payload))
         elif role == 'result' and payload.get('action_id'):
             ev.results.setdefault(str(payload['action_id']), (t, payload))
         elif role == 'status' and tid:
