@@ -72,6 +72,10 @@ def test_sft_resume_continues_from_checkpoint(sft_run):
     steps = [e['step'] for e in json.loads(
         open(f'{cfg.output_dir}/log_history.json').read()) if 'loss' in e]
     assert steps[-2:] == [13, 14]
+    # the resumed run starts from the trained weights, not from a fresh initialisation
+    losses = {e['step']: e['loss'] for e in json.loads(
+        open(f'{cfg.output_dir}/log_history.json').read()) if 'loss' in e}
+    assert losses[13] < losses[1] - 0.5
 
 
 def test_loss_mask_covers_only_assistant_tokens(sft_run, data_dir):

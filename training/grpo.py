@@ -94,7 +94,10 @@ def run_grpo(cfg: GRPOTrainConfig, *, resume: bool | str = False,
     def corpus():
         return train_data.corpus_from_rows(train_data.load_rows(cfg.data))
 
-    model, processor = prepare_model(cfg, corpus)
+    checkpoint = None
+    if resume:
+        checkpoint = resume if isinstance(resume, str) else latest_checkpoint(cfg.output_dir)
+    model, processor = prepare_model(cfg, corpus, checkpoint=checkpoint)
     funcs, weights = reward_functions(cfg)
     for func, weight in extra_rewards:
         funcs.append(func)
@@ -108,9 +111,6 @@ def run_grpo(cfg: GRPOTrainConfig, *, resume: bool | str = False,
     trainer = trl.GRPOTrainer(model=model, reward_funcs=funcs, args=grpo_args,
                               train_dataset=dataset, processing_class=processor,
                               peft_config=lora_config(cfg))
-    checkpoint = None
-    if resume:
-        checkpoint = resume if isinstance(resume, str) else latest_checkpoint(cfg.output_dir)
     trainer.train(resume_from_checkpoint=checkpoint)
     reward_keys = ['reward'] + [f'rewards/{getattr(f, "__name__", "reward")}/mean'
                                 for f in funcs]

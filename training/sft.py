@@ -157,8 +157,15 @@ def load_config(path: str | os.PathLike | None, overrides: Sequence[str] = (),
 
 
 # ------------------------------------------------------------------- model setup
-def prepare_model(cfg: TrainConfig, corpus: Any = ()) -> tuple[Any, Any]:
-    """Build the tiny preset if asked (main process first) and load model + processor."""
+def prepare_model(cfg: TrainConfig, corpus: Any = (), *,
+                  checkpoint: str | None = None) -> tuple[Any, Any]:
+    """Build the tiny preset if asked (main process first) and load model + processor.
+
+    ``checkpoint`` (a ``checkpoint-N`` folder being resumed) is loaded instead of
+    ``cfg.model``: ``from_pretrained`` maps the saved weight names back to the model's,
+    which the trainer's raw state-dict load on resume does not do for Qwen2-VL in
+    transformers 5 (every weight would be reported missing and stay untrained).
+    """
     accelerate = require('accelerate', purpose='training')
     from ego_reasoner_ros.training.processor import LoadOptions, load_model_and_processor
     from ego_reasoner_ros.training.tiny import build_tiny, is_tiny_dir
@@ -174,6 +181,8 @@ def prepare_model(cfg: TrainConfig, corpus: Any = ()) -> tuple[Any, Any]:
             if not is_tiny_dir(target):
                 build_tiny(target, list(corpus() if callable(corpus) else corpus), **cfg.tiny)
         source = str(target)
+    if checkpoint is not None and (Path(checkpoint) / 'config.json').is_file():
+        source = checkpoint  # a full model (LoRA checkpoints hold adapters only)
     model, processor = load_model_and_processor(
         source, LoadOptions(dtype=cfg.dtype, min_pixels=cfg.min_pixels,
                             max_pixels=cfg.max_pixels, torch_threads=cfg.torch_threads))
@@ -289,17 +298,17 @@ def run_sft(cfg: TrainConfig, *, resume: bool | str = False) -> dict[str, Any]:
     def corpus():
         return train_data.corpus_from_rows(train_data.load_rows(cfg.data))
 
-    model, processor = prepare_model(cfg, corpus)
-    sft_args = trl.SFTConfig(**{**trainer_args(cfg), 'max_length': cfg.max_length,
-                                'assistant_only_loss': True,
-                                **cfg.trainer})
-    trainer = trl.SFTTrainer(model=model, args=sft_args, train_dataset=dataset,
-                             processing_class=processor, peft_config=lora_config(cfg))
     checkpoint = None
     if resume:
         checkpoint = resume if isinstance(resume, str) else latest_checkpoint(cfg.output_dir)
         if checkpoint is None:
             logger.warning('--resume: no checkpoint in %s, starting fresh', cfg.output_dir)
+    model, processor = prepare_model(cfg, corpus, checkpoint=checkpoint)
+    sft_args = trl.SFTConfig(**{**trainer_args(cfg), 'max_length': cfg.max_length,
+                                'assistant_only_loss': True,
+                                **cfg.trainer})
+    trainer = trl.SFTTrainer(model=model, args=sft_args, train_dataset=dataset,
+                             processing_class=processor, peft_config=lora_config(cfg))
     trainer.train(resume_from_checkpoint=checkpoint)
     summary = finish(trainer, processor, cfg, ('loss', 'learning_rate', 'grad_norm'))
     logger.info('SFT done: %s', json.dumps({k: summary[k] for k in (
