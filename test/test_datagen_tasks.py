@@ -4,21 +4,30 @@
 
 from __future__ import annotations
 
+import copy
 import os
 from pathlib import Path
 import random
 
 import pytest
 
+from ego_reasoner_ros.sim_bridge.bench import replay_case
+from ego_reasoner_ros.sim_bridge.embedded import EmbeddedSim
 from ego_reasoner_ros.sim_bridge.procedural import generate_scenes
 from ego_reasoner_ros.sim_bridge.receptacles import ReceptacleCompat
+from ego_reasoner_ros.sim_bridge.registry import SimConfig
+from ego_reasoner_ros.sim_bridge.scene import iter_scene_dirs, load_scene
 from ego_reasoner_ros.training import phrasings, thoughts
+from ego_reasoner_ros.training.evaluate import evaluate_tasks
+from ego_reasoner_ros.training.expert import ExpertPolicy
 from ego_reasoner_ros.training.goals import goal_for_task
 from ego_reasoner_ros.training.tasks import Task
 from ego_reasoner_ros.training.taskgen import (
     LONG_RANGE,
     TASK_TYPES,
     TEST_SCENES,
+    KeyReplayer,
+    SceneIndex,
     TaskGenConfig,
     generate_tasks,
     is_test_scene,
@@ -172,3 +181,97 @@ def test_thought_templates_are_varied_and_tagged() -> None:
     for text in texts:
         assert '<Reflection>' in text and 'fridge' in text
         assert '{' not in text
+
+
+# ------------------------------------------------------------------ names, winnability, search
+def _scene_types(roots: list[Path]) -> set[str]:
+    return {t for r in roots for d in iter_scene_dirs(r) for t in load_scene(d).object_types()}
+
+
+def test_everyday_names_name_one_type_only(proc_scenes: Path) -> None:
+    roots = [proc_scenes] + ([SCENES] if SCENES.is_dir() else [])
+    types = _scene_types(roots)
+    assert {'BathtubBasin', 'SinkBasin', 'CounterTop'} <= types
+    split = {phrasings.split_type(t): t for t in types}
+    owner: dict[str, str] = {}
+    for t in sorted(types):
+        for name in phrasings.everyday_names(t):
+            key = name.lower()
+            # Not another Type split into words ("bathtub" is the Type Bathtub) ...
+            assert split.get(key, t) == t, f'{t}: {name!r} is the Type {split[key]}'
+            # ... and not an everyday name of another Type.
+            assert owner.setdefault(key, t) == t, f'{name!r} names {owner[key]} and {t}'
+    assert 'bathtub' not in phrasings.everyday_names('BathtubBasin')
+    assert phrasings.split_type('TVStand') == 'tv stand'
+
+
+def _keys(task: dict) -> list[str]:
+    return [f"{a['action']} {a['objectType']}" for a in task['task_metadata']['actions']]
+
+
+def test_every_generated_task_replays(proc_scenes: Path) -> None:
+    ts = generate_tasks([proc_scenes], TaskGenConfig(seed=2, tasks_per_scene=30))
+    sim = EmbeddedSim(SimConfig(render=False))
+    failed = [(t['identity'], r.steps[-1]) for t in ts.tasks
+              for r in [replay_case(sim, t, None, proc_scenes)] if not r.ok]
+    assert ts.tasks and not failed
+    # The replay check rejects a chain the simulator refuses (a put onto the Floor).
+    task = next(t for t in ts.tasks if t['tasktype'] == 'pickup_and_put')
+    scene = load_scene(Path(task['scene_path']))
+    replayer = KeyReplayer()
+    assert replayer(task, scene)
+    floor = next(o for o in scene.objects if o.object_type == 'Floor')
+    bad = copy.deepcopy(task)
+    for a in bad['task_metadata']['actions']:
+        if a['action'] == 'put':
+            a.update(objectId=floor.object_id, objectType='Floor')
+    bad['task_metadata']['actions'].insert(-2, {**bad['task_metadata']['actions'][-2],
+                                                'action': 'navigate to', 'baseaction': ''})
+    bad['navigable_objects'] = [*bad['navigable_objects'], 'Floor']
+    assert not replayer(bad, scene)
+    assert (replayer.replayed, replayer.failed) == (2, 1)
+
+
+@needs_data
+def test_non_receptacles_are_never_put_targets() -> None:
+    # FloorPlan429's Bathtub is listed as a receptacle Type but cannot hold anything there.
+    scene_dir = SCENES / 'bathrooms' / 'FloorPlan429'
+    scene = load_scene(scene_dir)
+    assert any(o.object_type == 'Bathtub' and not o.receptacle for o in scene.objects)
+    ts = generate_tasks([scene_dir], TaskGenConfig(seed=0, tasks_per_scene=60),
+                        compat=ReceptacleCompat.default(DATA))
+    assert ts.tasks
+    assert not any('put Bathtub' in _keys(t) for t in ts.tasks)
+    sim = EmbeddedSim(SimConfig(render=False))
+    assert all(replay_case(sim, t, None, SCENES).ok for t in ts.tasks)
+
+
+def _searched(task: dict) -> str:
+    return task['related_objects'][0]
+
+
+def test_searches_for_repeated_types_are_well_defined(proc_scenes: Path) -> None:
+    ts = generate_tasks([proc_scenes], TaskGenConfig(
+        seed=4, tasks_per_scene=40, types=('single_search', 'single_search_from_closerep')))
+    index = {d.name: SceneIndex(load_scene(d)) for d in iter_scene_dirs(proc_scenes)}
+    repeated = []
+    for t in ts.tasks:
+        ix = index[t['scene']]
+        obj = ix.objects[_searched(t)]
+        nav = t['task_metadata']['actions'][0]['objectId']
+        # target_objects names the navigate target exactly when its Type repeats.
+        assert (nav in t['target_objects']) == (ix.type_count[ix.type_of(nav)] > 1)
+        if ix.type_count[obj.type] > 1:
+            repeated.append(t)
+            closed = t['tasktype'] == 'single_search_from_closerep'
+            for other in ix.of_type(obj.type):
+                assert ix.type_of(other.parent) == ix.type_of(obj.parent)
+                assert (ix.in_closed(other) if closed else ix.exposed(other))
+    assert repeated  # the well-defined ones are still generated
+    # ... and any instance answers them: the expert passes the ER metric and the goal.
+    rows = evaluate_tasks([Task.from_dict(t, i) for i, t in enumerate(repeated)],
+                          ExpertPolicy(), EmbeddedSim(SimConfig(render=False)),
+                          scenes=proc_scenes)
+    assert all(r['success'] and r['strict_success'] for r in rows), [
+        (t['taskquery'], r['steps']) for t, r in zip(repeated, rows)
+        if not (r['success'] and r['strict_success'])]

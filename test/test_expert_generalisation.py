@@ -190,6 +190,12 @@ def _rerendered(dicts: list[dict[str, Any]], per_type: int = 2) -> tuple[list[di
     by_type: dict[str, list[dict[str, Any]]] = {}
     for d in dicts:
         by_type.setdefault(d['tasktype'], []).append(d)
+    # Toggle bases: the first task of each state, so both template tables are rendered.
+    firsts: dict[str, dict[str, Any]] = {}
+    for d in by_type.get('single_toggle', []):
+        firsts.setdefault(d['taskname'].split()[1], d)
+    if firsts:
+        by_type['single_toggle'] = list(firsts.values())
     # Long-range bases: enough of them to hold every clause kind (one recipe each).
     long_bases: list[dict[str, Any]] = []
     kinds: set[str] = set()

@@ -26,21 +26,25 @@ __all__ = [
     'PHRASINGS',
     'TOGGLE_PHRASINGS',
     'canonical_taskname',
+    'everyday_names',
     'natural_name',
     'phrasing_counts',
     'render_instruction',
+    'split_type',
 ]
 
 # Everyday names; the first entry is the most common one. Types not listed are split at
-# their capitals ("AlarmClock" -> "alarm clock").
+# their capitals ("AlarmClock" -> "alarm clock"). A name belongs to one Type only and is never
+# another Type split at its capitals ("sink" is the Type Sink, "bathtub" is Bathtub, and
+# "table" would fit several tables).
 _NAMES: dict[str, tuple[str, ...]] = {
     'CounterTop': ('counter top', 'countertop', 'kitchen counter', 'counter'),
-    'SinkBasin': ('sink', 'sink basin', 'wash basin'),
+    'SinkBasin': ('sink basin', 'wash basin', 'washbasin'),
     'Sink': ('sink',),
-    'BathtubBasin': ('bathtub', 'tub'),
+    'BathtubBasin': ('tub', 'bathtub basin', 'bath'),
     'StoveBurner': ('stove burner', 'stove', 'burner', 'hob'),
     'GarbageCan': ('garbage can', 'trash can', 'bin', 'rubbish bin'),
-    'DiningTable': ('dining table', 'table'),
+    'DiningTable': ('dining table', 'kitchen table', 'dinner table'),
     'CoffeeTable': ('coffee table', 'low table'),
     'SideTable': ('side table', 'bedside table', 'end table'),
     'TVStand': ('TV stand', 'television stand'),
@@ -79,12 +83,23 @@ _NAMES: dict[str, tuple[str, ...]] = {
 _CAMEL = re.compile(r'(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])')
 
 
+def split_type(object_type: str) -> str:
+    """A Type split at its capitals, lower-cased (``"AlarmClock"`` -> ``"alarm clock"``)."""
+    return _CAMEL.sub(' ', object_type).lower()
+
+
+def everyday_names(object_type: str) -> tuple[str, ...]:
+    """All everyday names of a Type (the split Type when it has no listed names)."""
+    names = _NAMES.get(object_type)
+    if names:
+        return names
+    words = _CAMEL.sub(' ', object_type).split()
+    return (' '.join(w if w.isupper() else w.lower() for w in words),)
+
+
 def natural_name(object_type: str, rng: random.Random | None = None) -> str:
     """An everyday name of a Type; a random one of several when ``rng`` is given."""
-    names = _NAMES.get(object_type)
-    if not names:
-        words = _CAMEL.sub(' ', object_type).split()
-        names = (' '.join(w if w.isupper() else w.lower() for w in words),)
+    names = everyday_names(object_type)
     if rng is None:
         return names[0]
     return rng.choice(names)

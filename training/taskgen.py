@@ -17,18 +17,28 @@ Which objects qualify follows er-protocol.md section 5, on the simulator's live 
 * toggle targets: toggleable and exposed, never Candle, LightSwitch, StoveBurner, StoveKnob;
 * transport receptacles: drawn from the compatibility table (``pick_up_and_put.json`` or the
   built-in one), present in the scene, with a non-openable parent, non-openable (closed
-  openable for the ``in_closerep`` variants); ``Sink`` is named ``SinkBasin``; navigation goes
-  to the receptacle's parent when it stands on another receptacle;
+  openable for the ``in_closerep`` variants), and able to hold the object in the simulator
+  (flagged receptacle, never the Floor, the simulator's size fit); ``Sink`` is named
+  ``SinkBasin``; navigation goes to the receptacle's parent when it stands on another
+  receptacle;
 * long-range tasks chain transports with washing at a faucet, cooking on a burner, heating in
   a microwave or switching on a lamp, using the simulator's derived states.
 
 The reference's instance resolution uses the first ``target_objects`` id of a Type, so a task
-whose key actions name two different instances of one Type is never generated.
+whose key actions name two different instances of one Type is never generated. A search for a
+Type with several instances is generated only when every instance is found the same way (all
+exposed, or all inside closed containers, on parents of one Type): otherwise a visible copy
+would answer the instruction without the key actions. ``target_objects`` holds the ids of
+key-action objects whose Type occurs more than once, as in the reference (er-protocol.md 4).
+
+Every emitted task is winnable: its key actions are replayed in the embedded simulator with
+the task's own options (as :func:`ego_reasoner_ros.sim_bridge.bench.replay_case` does) and the
+strict goal is checked afterwards; tasks that fail are dropped (``TaskSet.unwinnable``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 import hashlib
 import logging
@@ -83,6 +93,8 @@ class TaskGenConfig:
         allow_test_scenes: also use the reference test FloorPlans.
         val_fraction: share of scenes held out for validation (chosen by a hash of the name).
         p_type_name: probability that an instruction names an object by its exact Type.
+        validate: replay every emitted task's key actions in the embedded simulator and drop
+            the ones that fail (or whose strict goal does not hold afterwards).
     """
 
     seed: int = 0
@@ -91,6 +103,7 @@ class TaskGenConfig:
     allow_test_scenes: bool = False
     val_fraction: float = 0.1
     p_type_name: float = 0.35
+    validate: bool = True
 
     def __post_init__(self) -> None:
         if self.tasks_per_scene < 1:
@@ -113,6 +126,8 @@ class TaskSet:
     skipped_scenes: list[str] = field(default_factory=list)
     val_scenes: list[str] = field(default_factory=list)
     duplicates: int = 0
+    #: Candidates dropped because their key-action replay failed.
+    unwinnable: int = 0
 
 
 def is_test_scene(name: str) -> bool:
@@ -203,6 +218,17 @@ class SceneIndex:
     def in_closed(self, o: _O) -> bool:
         return (o.parent is not None and self.closed_openable(o.parent)
                 and self.on_floor(o.grandparent))
+
+    def fits(self, held: str, rid: str) -> bool:
+        """The simulator's ``put`` size rule (:meth:`World._fits`)."""
+        hs = self.scene.object(held).size
+        rs = self.scene.object(rid).size
+        return min(hs[0], hs[2]) <= 2.0 * max(rs[0], rs[2]) + 0.05
+
+    def can_hold(self, held: str, rid: str) -> bool:
+        """Whether ``put`` can place ``held`` in/on ``rid`` (open or not openable aside)."""
+        r = self.objects[rid]
+        return r.receptacle and r.type != 'Floor' and rid != held and self.fits(held, rid)
 
     def nav_target(self, rid: str) -> str:
         """Where to navigate to reach a receptacle: its parent when it stands on one."""
@@ -324,14 +350,32 @@ class _Builder:
                     continue
                 if not closed and r.openable:
                     continue
+                if not self.ix.can_hold(o.id, r.id):
+                    continue
                 out.append(r)
         return out
+
+    def _search_signature(self, o: _O) -> tuple[str | None, bool] | None:
+        """How a search finds ``o``: (parent Type, inside a closed container); None if neither."""
+        if self.ix.exposed(o):
+            return self.ix.type_of(o.parent), False
+        if self.ix.in_closed(o) and self.ix.type_of(o.parent) != 'Toilet':
+            return self.ix.type_of(o.parent), True
+        return None
+
+    def well_defined_search(self, o: _O) -> bool:
+        """Every instance of the Type is found by the same key actions (Type-level)."""
+        sig = self._search_signature(o)
+        return sig is not None and all(self._search_signature(x) == sig
+                                       for x in self.ix.of_type(o.type))
 
     # -- task types
     def search(self, closed: bool) -> list[dict[str, Any]]:
         out = []
         pool = self.closed_objects(no_toilet=True) if closed else self.exposed_objects()
         for o in pool:
+            if not self.well_defined_search(o):
+                continue
             p = self.ix.objects[o.parent]  # type: ignore[index]
             acts = [_act('navigate to', p, [p.id, o.id])]
             if closed:
@@ -534,12 +578,69 @@ class _Builder:
         return self.record(LONG_RANGE, acts, [o.id, r.id, lamp.id], {}, clauses=clauses)
 
 
+class KeyReplayer:
+    """Tells whether a task is winnable: its key actions replay in the embedded simulator.
+
+    Each key action is executed in order with the task's reset options (``observe`` first where
+    the navigable-type gate needs it, as :func:`~ego_reasoner_ros.sim_bridge.bench.replay_case`
+    does); the task counts as winnable when every action succeeds and the strict goal holds.
+    """
+
+    def __init__(self) -> None:
+        from ego_reasoner_ros.sim_bridge.embedded import EmbeddedSim
+        from ego_reasoner_ros.sim_bridge.registry import SimConfig
+
+        self.sim = EmbeddedSim(SimConfig(render=False))
+        self.replayed = 0
+        self.failed = 0
+
+    def __call__(self, rec: Mapping[str, Any], scene: Scene) -> bool:
+        from ego_reasoner_ros.sim_bridge.bench import OBJECTLESS_KEY_VERBS, reset_options
+        from ego_reasoner_ros.training import goals
+        from ego_reasoner_ros.training.tasks import Task
+
+        self.replayed += 1
+        sim = self.sim
+        _, info = sim.reset(options=reset_options({**rec, 'scene': scene}, None))
+        initial = goals.capture_initial(sim.world)
+        failure = ''
+        for a in rec['task_metadata']['actions']:
+            verb, target = a['action'], a.get('objectType') or ''
+            if verb == 'end':
+                continue
+            if verb not in OBJECTLESS_KEY_VERBS and not target:
+                failure = f'untyped key action {verb!r}'
+                break
+            if verb == 'navigate to' and target not in info['navigable_objects']:
+                _, _, _, _, info = sim.step('observe')
+            _, _, _, _, info = sim.step(f'{verb} {target}'.strip())
+            if not info['success']:
+                failure = f'{verb} {target}: {info["feedback"]}'
+                break
+        if not failure:
+            try:
+                res = goals.check_goal(goals.goal_for_task(Task.from_dict(dict(rec))),
+                                       sim.world, initial)
+                failure = '; '.join(res.failed)
+            except DataError as exc:
+                failure = str(exc)
+        if failure:
+            self.failed += 1
+            logger.debug('dropped unwinnable task %s (%s)', rec.get('identity'), failure)
+        return not failure
+
+
 def scene_tasks(scene: Scene, compat: ReceptacleCompat, cfg: TaskGenConfig,
-                meta_path: str = '') -> list[dict[str, Any]]:
+                meta_path: str = '', *, replayer: KeyReplayer | None = None
+                ) -> list[dict[str, Any]]:
     """Up to ``cfg.tasks_per_scene`` tasks of one scene, spread evenly over the task types.
 
-    Deterministic for a given scene and seed.
+    With ``cfg.validate`` every emitted task has been replayed successfully (``replayer``, or
+    a new :class:`KeyReplayer`); candidates that fail are skipped. Deterministic for a given
+    scene and seed.
     """
+    if cfg.validate and replayer is None:
+        replayer = KeyReplayer()
     rng = random.Random(_stable_int(cfg.seed, scene.name, 'tasks'))
     b = _Builder(SceneIndex(scene), compat, cfg, meta_path)
     per_type = max(1, math.ceil(cfg.tasks_per_scene / len(cfg.types))) * 2
@@ -576,7 +677,9 @@ def scene_tasks(scene: Scene, compat: ReceptacleCompat, cfg: TaskGenConfig,
     while len(out) < cfg.tasks_per_scene and any(len(p) > depth for p in pools.values()):
         for tt in types:
             if depth < len(pools[tt]) and len(out) < cfg.tasks_per_scene:
-                out.append(pools[tt][depth])
+                rec = pools[tt][depth]
+                if replayer is None or replayer(rec, scene):
+                    out.append(rec)
         depth += 1
     return out
 
@@ -613,11 +716,12 @@ def generate_tasks(scene_dirs: Iterable[str | Path], cfg: TaskGenConfig | None =
     per_scene: list[list[dict[str, Any]]] = []
     seen: set[str] = set()
     dups = 0
+    replayer = KeyReplayer() if cfg.validate else None
     for d in keep:
         scene = load_scene(d)
         meta = f'{d.parent.name}/{d.name}/metadata.json'
         tasks = []
-        for t in scene_tasks(scene, compat, cfg, meta):
+        for t in scene_tasks(scene, compat, cfg, meta, replayer=replayer):
             if t['identity'] in seen:
                 dups += 1
                 continue
@@ -628,5 +732,9 @@ def generate_tasks(scene_dirs: Iterable[str | Path], cfg: TaskGenConfig | None =
         per_scene.append(tasks)
     ordered = [t for depth in range(max((len(p) for p in per_scene), default=0))
                for p in per_scene if depth < len(p) for t in [p[depth]]]
+    unwinnable = replayer.failed if replayer is not None else 0
+    if unwinnable:
+        logger.info('dropped %d of %d replayed candidate tasks whose key actions fail in the '
+                    'simulator', unwinnable, replayer.replayed)  # type: ignore[union-attr]
     return TaskSet(tasks=ordered, scenes=names, skipped_scenes=skipped,
-                   val_scenes=sorted(val), duplicates=dups)
+                   val_scenes=sorted(val), duplicates=dups, unwinnable=unwinnable)
