@@ -176,3 +176,17 @@ def test_datagen_failure_probes_then_recovery(tmp_path: Path) -> None:
     assert recoveries >= 2
     records = [json.loads(p.read_text()) for p in (out / 'episodes').glob('*/episode.json')]
     assert sum(r['metadata']['expert']['probes'] for r in records) == recoveries
+
+
+def test_resume_does_not_swallow_a_following_override():
+    import argparse
+
+    from ego_reasoner_ros.training.sft import add_train_arguments, config_from_args
+
+    parser = argparse.ArgumentParser()
+    add_train_arguments(parser)
+    args = parser.parse_args(['--config', 'training/configs/tiny_sft.yaml', '--resume',
+                              'max_steps=7'])
+    cfg = config_from_args(args)
+    assert args.resume is True
+    assert cfg.max_steps == 7

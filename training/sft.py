@@ -338,6 +338,11 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
 def config_from_args(args: argparse.Namespace, cls: type = TrainConfig):
     """The validated config of parsed arguments."""
     overrides = list(args.overrides or [])
+    resume = getattr(args, 'resume', False)
+    if isinstance(resume, str) and '=' in resume and not Path(resume).exists():
+        # `--resume key=value`: argparse took the override as the checkpoint path
+        overrides.insert(0, resume)
+        args.resume = True
     for name in ('output_dir', 'data', 'model'):
         value = getattr(args, name, None)
         if value:
