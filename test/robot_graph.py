@@ -80,6 +80,7 @@ class RobotGraph:
         self.pub_approval = self.probe.node.create_publisher(String, 'executor/approval',
                                                              JSON_QOS)
         self._step = 0
+        self._sent: dict[str, str] = {}
         wait_until(lambda: self.events('ready'), 30, 'the stand-ins to start')
         wait_until(lambda: 'action executor ready' in self.out.text(), 30,
                    'the executor to start')
@@ -105,14 +106,26 @@ class RobotGraph:
                                    'verb': verb}
         if target is not None:
             payload['target'] = target
-        self.probe.send_action(json.dumps(payload))
+        self._sent[aid] = json.dumps(payload)
+        self.probe.send_action(self._sent[aid])
         return aid
 
     def result(self, action_id: str, timeout: float = 20.0) -> dict[str, Any]:
-        """The executor's result for ``action_id``, waiting for it."""
-        return wait_until(lambda: next(iter(self.probe.get('executor/result',
-                                                           action_id=action_id)), None),
-                          timeout, f'the result of {action_id}')
+        """The executor's result for ``action_id``, waiting for it.
+
+        Like the reasoner, the request is resent every 2 s until answered: a sample published
+        while discovery completes can be lost, and the executor is idempotent per action id.
+        """
+        next_send = [time.monotonic() + 2.0]
+
+        def answered() -> dict[str, Any] | None:
+            found = next(iter(self.probe.get('executor/result', action_id=action_id)), None)
+            if found is None and action_id in self._sent and time.monotonic() > next_send[0]:
+                self.probe.send_action(self._sent[action_id])
+                next_send[0] = time.monotonic() + 2.0
+            return found
+
+        return wait_until(answered, timeout, f'the result of {action_id}')
 
     def run(self, verb: str, target: str | None = None, timeout: float = 20.0
             ) -> dict[str, Any]:

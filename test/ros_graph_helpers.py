@@ -138,6 +138,11 @@ class Probe:
         self.wait_for_subscribers(self.pub_action)
         wait_until(lambda: self.subs['executor/result'].get_publisher_count() > 0, 30,
                    'the executor')
+        if not getattr(self, '_action_settled', False):
+            # our side sees the match before the executor's side has finished matching us:
+            # give discovery a moment before the first sample
+            time.sleep(0.5)
+            self._action_settled = True
         self.pub_action.publish(self._String(data=text))
 
     def estop(self, on: bool = True) -> None:
