@@ -12,7 +12,6 @@ the median / p95 latency and the number of lost frames. Targets: <= 5 ms median,
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
@@ -51,13 +50,8 @@ def main() -> int:
     ap.add_argument('--seconds', type=float, default=60.0)
     ap.add_argument('--rate', type=float, default=30.0)
     args = ap.parse_args()
-    from ego_reasoner_ros.nodes.dds import ensure_localhost_dds, localhost_env
-    env = localhost_env(mode='test')
-    os.environ.update({k: env[k] for k in ('FASTDDS_DEFAULT_PROFILES_FILE', 'ROS_DOMAIN_ID',
-                                           'FASTRTPS_DEFAULT_PROFILES_FILE',
-                                           'RMW_IMPLEMENTATION', 'EGO_REASONER_DDS_MODE')})
-    os.environ.pop('ROS_AUTOMATIC_DISCOVERY_RANGE', None)
-    ensure_localhost_dds('test')
+    from ego_reasoner_ros.nodes.dds import confine_this_process
+    env = confine_this_process('test')
     import rclpy
     from sensor_msgs.msg import Image
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
 import random
 import statistics
@@ -81,13 +80,8 @@ def main() -> int:
     args = ap.parse_args()
     if args.trials < 1:
         ap.error('--trials must be >= 1')
-    from ego_reasoner_ros.nodes.dds import ensure_localhost_dds, localhost_env
-    env = localhost_env(mode='test')
-    os.environ.update({k: env[k] for k in ('FASTDDS_DEFAULT_PROFILES_FILE', 'ROS_DOMAIN_ID',
-                                           'FASTRTPS_DEFAULT_PROFILES_FILE',
-                                           'RMW_IMPLEMENTATION', 'EGO_REASONER_DDS_MODE')})
-    os.environ.pop('ROS_AUTOMATIC_DISCOVERY_RANGE', None)
-    ensure_localhost_dds('test')
+    from ego_reasoner_ros.nodes.dds import confine_this_process
+    env = confine_this_process('test')
     sys.path.insert(0, str(REPO / 'test'))
     from nav2_overlay import OverlayUnavailableError, build_overlay
     from robot_graph import RobotGraph

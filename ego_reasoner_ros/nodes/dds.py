@@ -254,3 +254,18 @@ def localhost_env(domain_id: int | None = None, *, mode: str = 'demo',
     env['PYTHONUNBUFFERED'] = '1'
     env.setdefault('RCUTILS_LOGGING_BUFFERED_STREAM', '1')
     return env
+
+
+def confine_this_process(mode: str = 'test', domain_id: int | None = None) -> dict[str, str]:
+    """Confine DDS of the calling process (before ``rclpy.init``) to localhost.
+
+    Applies :func:`localhost_env` to ``os.environ``, checks it with
+    :func:`ensure_localhost_dds` and returns the environment for child processes.
+    """
+    env = localhost_env(domain_id, mode=mode)
+    for name in ('ROS_AUTOMATIC_DISCOVERY_RANGE', 'ROS_LOCALHOST_ONLY'):
+        os.environ.pop(name, None)
+    os.environ.update({k: env[k] for k in ('FASTDDS_DEFAULT_PROFILES_FILE', LEGACY_PROFILE_ENV,
+                                           'ROS_DOMAIN_ID', 'RMW_IMPLEMENTATION', MODE_ENV)})
+    ensure_localhost_dds(mode)
+    return env
