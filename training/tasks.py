@@ -162,16 +162,21 @@ def parse_tasks(entries: Sequence[Any], path: Path | str = '<memory>') -> TaskFi
     return TaskFile(Path(path), tuple(tasks), tuple(invalid))
 
 
+def _read_json(path: Path, what: str) -> Any:
+    """The JSON content of ``path``; :class:`DataError` naming ``what`` if it cannot be read."""
+    try:
+        with path.open(encoding='utf-8') as fh:
+            return json.load(fh)
+    except FileNotFoundError:
+        raise DataError(f'{what} not found: {path}') from None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise DataError(f'cannot read {what} {path}: {exc}') from None
+
+
 def load_tasks(path: Path | str) -> TaskFile:
     """Read a task file (a JSON list of cases); raise :class:`DataError` if it is unusable."""
     path = Path(path)
-    try:
-        with path.open(encoding='utf-8') as fh:
-            data = json.load(fh)
-    except FileNotFoundError:
-        raise DataError(f'task file not found: {path}') from None
-    except (OSError, json.JSONDecodeError) as exc:
-        raise DataError(f'cannot read task file {path}: {exc}') from None
+    data = _read_json(path, 'task file')
     if not isinstance(data, list):
         raise DataError(f'{path}: a task file must hold a JSON list of cases')
     return parse_tasks(data, path)
@@ -182,13 +187,7 @@ def load_agent_positions(path: Path | str | None) -> dict[str, Any]:
     if path is None:
         return {}
     path = Path(path)
-    try:
-        with path.open(encoding='utf-8') as fh:
-            data = json.load(fh)
-    except FileNotFoundError:
-        raise DataError(f'agent positions file not found: {path}') from None
-    except (OSError, json.JSONDecodeError) as exc:
-        raise DataError(f'cannot read agent positions file {path}: {exc}') from None
+    data = _read_json(path, 'agent positions file')
     if not isinstance(data, dict):
         raise DataError(f'{path}: agent positions must be a JSON object keyed by identity')
     return data
