@@ -141,9 +141,7 @@ def run(args: argparse.Namespace) -> int:
             env['EGO_REASONER_DATA'] = str(data_dir)
         params['sim_bridge']['publish_world_state'] = True
 
-    if generated:
-        pass  # task chosen above from the generated scene
-    elif args.case is not None:
+    if args.case is not None:
         assert data_dir is not None
         task = _case_task(data_dir, args.case)
     elif args.instruction:
