@@ -53,7 +53,8 @@ def test_kill_reasoner_mid_episode_then_restart(ros_env, tmp_path):
         results = probe.get('executor/result', task_id='search')
         assert len(actions) == killed_at, 'nothing is sent once the reasoner is dead'
         assert {r['action_id'] for r in results} <= {a['action_id'] for a in actions}
-        assert len(results) >= len(actions) - 1  # at most the in-flight one is missing
+        # at most the in-flight one is missing
+        assert len({r['action_id'] for r in results}) >= len(actions) - 1
 
         # restart: a new boot, the same task id; the episode starts over from init
         group.start('reasoner2', node_command(spec('sim', 'reasoner'), CONFIG,
@@ -80,8 +81,9 @@ def test_kill_reasoner_mid_episode_then_restart(ros_env, tmp_path):
         inits = [a for a in actions if a['verb'] == 'init']
         assert len(inits) == 2
         results = probe.get('executor/result', task_id='search')
-        ids = [r['action_id'] for r in results]
-        assert len(ids) == len(set(ids)), 'every action id got exactly one result'
+        first = {}
+        for r in results:  # a resent action is answered again from the cache, unchanged
+            assert first.setdefault(r['action_id'], r) == r, 'one outcome per action id'
         executed = re.findall(r'\[action_executor\].*?(search/\w+/\d+): ', out.text())
         dupes = [k for k, n in collections.Counter(executed).items() if n > 1]
         assert not dupes, f'actions executed twice: {dupes}'
