@@ -2,25 +2,32 @@
 # Licensed under the Apache License, Version 2.0
 """Per-decision time of the hf backend along one episode, with and without prefix reuse.
 
-Builds the tiny preset (default size unless told otherwise) in a temporary folder, plays a
-synthetic episode of ``--steps`` decisions (one 800x450 frame per turn, the full history kept
-in context) and times step 1 and step N. Every decision generates exactly ``--new-tokens``
-tokens (the stop tokens are disabled), so the steps differ only by their prompts. Also times
-one SFT training step (forward + backward + AdamW) on an 8-image, ~600-text-token trajectory.
-The last stdout line is one JSON object.
+Plays a synthetic episode of ``--steps`` decisions (one 800x450 frame per turn, the full
+history kept in context) with the shipped tiny checkpoint (``models/ego-reasoner-tiny``; or
+``--model DIR``, or ``--build-tiny`` for a freshly built preset) and times step 1 and step N.
+Every decision generates exactly ``--new-tokens`` tokens (the stop tokens are disabled), so
+the steps differ only by their prompts. Each figure is the median over ``--reps`` episodes,
+for each torch thread count in ``--threads``; the greedy tokens of every step are compared
+between reuse on and off. The target of issue 7: step N at most 1.5x step 1 with reuse.
+Optionally (``--train``) also times one SFT training step (forward + backward + AdamW) on an
+8-image, ~600-text-token trajectory. The last stdout line is one JSON object.
 
-    python benchmarks/bench_hf_step.py [--steps 20] [--new-tokens 32] [--threads 2]
+    python benchmarks/bench_hf_step.py [--steps 20] [--new-tokens 32] [--threads 1 2]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
+import statistics
 import tempfile
 import time
 
 import numpy as np
+
+SHIPPED_TINY = Path(__file__).resolve().parents[1] / 'models' / 'ego-reasoner-tiny'
 
 
 def _episode(engine, steps: int, rng: np.random.Generator, settings) -> list[dict]:
@@ -40,10 +47,35 @@ def _episode(engine, steps: int, rng: np.random.Generator, settings) -> list[dic
         res = engine.generate(msgs, settings)
         rows.append({'step': step, 'seconds': res.seconds, 'prefill_s': res.prefill_seconds,
                      'prompt_tokens': res.prompt_tokens, 'prefill_tokens': res.prefill_tokens,
-                     'new_tokens': res.completion_tokens})
+                     'new_tokens': res.completion_tokens, 'token_ids': res.token_ids})
         msgs.append(builder.assistant(res.text))
         msgs.append(builder.after_success(Action.parse_canonical('move forward'), [frame()]))
     return rows
+
+
+def _decision_times(engine, args, settings) -> dict:
+    """Median step-1 / step-N figures with and without reuse for the current thread count."""
+    result: dict = {}
+    tokens: dict[str, list] = {}
+    for label, reuse in (('reuse', True), ('no_reuse', False)):
+        engine.reuse_prefix = reuse
+        _episode(engine, 2, np.random.default_rng(0), settings)  # warm-up
+        runs = [_episode(engine, args.steps, np.random.default_rng(1), settings)
+                for _ in range(args.reps)]
+        tokens[label] = [row['token_ids'] for row in runs[0]]
+        for index in (0, args.steps - 1):
+            rows = [run[index] for run in runs]
+            key = f'{label}_step{rows[0]["step"]}'
+            result[f'{key}_s'] = round(statistics.median(r['seconds'] for r in rows), 4)
+            result[f'{key}_prefill_s'] = round(
+                statistics.median(r['prefill_s'] for r in rows), 4)
+            result[f'{key}_prompt_tokens'] = rows[0]['prompt_tokens']
+            result[f'{key}_prefill_tokens'] = rows[0]['prefill_tokens']
+            result[f'{key}_new_tokens'] = rows[0]['new_tokens']
+        result[f'{label}_ratio'] = round(
+            result[f'{label}_step{args.steps}_s'] / result[f'{label}_step1_s'], 3)
+    result['identical_greedy_tokens'] = tokens['reuse'] == tokens['no_reuse']
+    return result
 
 
 def _train_step(model_dir: Path, threads: int) -> dict:
@@ -88,45 +120,51 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--steps', type=int, default=20)
     parser.add_argument('--new-tokens', type=int, default=32)
-    parser.add_argument('--threads', type=int, default=2)
+    parser.add_argument('--threads', type=int, nargs='+', default=[1, 2])
+    parser.add_argument('--reps', type=int, default=5, help='episodes per figure (median)')
+    parser.add_argument('--model', default=None,
+                        help=f'model dir (default: {SHIPPED_TINY} when present)')
+    parser.add_argument('--build-tiny', action='store_true',
+                        help='build a fresh tiny preset instead of loading a checkpoint')
     parser.add_argument('--hidden', type=int, default=256)
     parser.add_argument('--layers', type=int, default=4)
     parser.add_argument('--image-size', type=int, default=224)
-    parser.add_argument('--model', default=None, help='existing model dir instead of tiny')
+    parser.add_argument('--train', action='store_true', help='also time one SFT step')
     args = parser.parse_args()
+    if args.steps < 2 or args.reps < 1 or args.new_tokens < 1:
+        parser.error('need --steps >= 2, --reps >= 1 and --new-tokens >= 1')
 
     import torch
 
     from ego_reasoner_ros.training.backends.hf import GenerationSettings, HFEngine
     from ego_reasoner_ros.training.tiny import build_tiny, builtin_corpus
 
-    torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
-        model_dir = Path(args.model) if args.model else build_tiny(
-            Path(tmp) / 'tiny', builtin_corpus() * 20, hidden=args.hidden, layers=args.layers,
-            image_size=args.image_size)
+        if args.build_tiny or (args.model is None and not SHIPPED_TINY.is_dir()):
+            model_dir = build_tiny(Path(tmp) / 'tiny', builtin_corpus() * 20,
+                                   hidden=args.hidden, layers=args.layers,
+                                   image_size=args.image_size)
+            model_name = f'tiny h{args.hidden} l{args.layers} {args.image_size}px (built)'
+        else:
+            model_dir = Path(args.model) if args.model else SHIPPED_TINY
+            model_name = str(model_dir)
         engine = HFEngine.from_pretrained(str(model_dir))
         engine.stop_ids = set()  # fixed number of new tokens per decision
         n_params = sum(p.numel() for p in engine.model.parameters())
         settings = GenerationSettings(max_new_tokens=args.new_tokens)
-        result: dict = {'model': str(args.model or f'tiny h{args.hidden} l{args.layers} '
-                                     f'{args.image_size}px'),
-                        'params_m': round(n_params / 1e6, 2), 'threads': args.threads,
-                        'steps': args.steps, 'new_tokens': args.new_tokens}
-        for label, reuse in (('reuse', True), ('no_reuse', False)):
-            engine.reuse_prefix = reuse
-            rng = np.random.default_rng(0)
-            _episode(engine, 2, rng, settings)  # warm-up
-            rows = _episode(engine, args.steps, np.random.default_rng(1), settings)
-            for row in (rows[0], rows[-1]):
-                key = f'{label}_step{row["step"]}'
-                result[f'{key}_s'] = round(row['seconds'], 3)
-                result[f'{key}_prefill_tokens'] = row['prefill_tokens']
-                result[f'{key}_prompt_tokens'] = row['prompt_tokens']
-                result[f'{key}_prefill_s'] = round(row['prefill_s'], 3)
-        result.update(_train_step(model_dir, args.threads))
+        result: dict = {'model': model_name, 'params_m': round(n_params / 1e6, 2),
+                        'steps': args.steps, 'new_tokens': args.new_tokens, 'reps': args.reps,
+                        'cpus': os.cpu_count(),
+                        'load_before': [round(x, 2) for x in os.getloadavg()]}
+        for threads in args.threads:
+            torch.set_num_threads(threads)
+            figures = _decision_times(engine, args, settings)
+            result.update({f't{threads}_{key}': value for key, value in figures.items()})
+        result['load_after'] = [round(x, 2) for x in os.getloadavg()]
+        if args.train:
+            result.update(_train_step(model_dir, args.threads[-1]))
     for key, value in result.items():
-        print(f'{key:>28}: {value}')
+        print(f'{key:>36}: {value}')
     print(json.dumps(result))
 
 

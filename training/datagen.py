@@ -73,6 +73,8 @@ RANK_WEIGHTS = (0.4, 0.35, 0.25)
 SEARCH_PLACES = ('CounterTop', 'DiningTable', 'Cabinet', 'Drawer', 'Shelf', 'SideTable',
                  'Desk', 'Dresser', 'CoffeeTable', 'Fridge', 'Sofa', 'ArmChair', 'Bed',
                  'TVStand', 'SinkBasin', 'GarbageCan', 'ShelvingUnit', 'Microwave')
+#: The experts the data engine can run (see :func:`run_task`).
+EXPERTS = ('engine', 'sweep')
 _SKIP_VISIBLE = frozenset({'Floor', 'Wall', 'Window', 'LightSwitch', 'Blinds', 'Curtains'})
 _NAV, _END = Verb('navigate to'), Verb('end')
 _SINGLE_OBJECT = frozenset({'single_search', 'single_search_from_closerep', 'single_pickup',
@@ -106,6 +108,35 @@ class _Phase:
     planned: bool = False
     observed: bool = False
     misses: list[str] = field(default_factory=list)
+
+
+def find_phases(task: Task, keys: Sequence[Action]) -> dict[int, _Phase]:
+    """Key navigations that lead to finding an object (key index -> search phase)."""
+    out: dict[int, _Phase] = {}
+    related_type = (task.related_objects[0].split('|', 1)[0]
+                    if task.related_objects else None)
+    holding = False
+    for k, a in enumerate(keys):
+        if a.verb == Verb('pickup'):
+            holding = True
+        elif a.verb in (Verb('put'), Verb('put in')):
+            holding = False
+        if a.verb != _NAV:
+            continue
+        held_before = holding
+        rest = keys[k + 1:]
+        nxt = rest[0] if rest else None
+        target = None
+        if nxt is None or (task.tasktype.startswith('single_search')
+                           and nxt.verb in (Verb('open'), _END)):
+            target = related_type
+        elif nxt.verb == Verb('pickup'):
+            target = nxt.target
+        elif nxt.verb == Verb('open') and len(rest) > 1 and rest[1].verb == Verb('pickup'):
+            target = rest[1].target
+        if target and not held_before and a.target:
+            out[k] = _Phase(k, target, a.target)
+    return out
 
 
 class DataEnginePolicy(Policy):
@@ -188,32 +219,7 @@ class DataEnginePolicy(Policy):
                                         self.rng.choice((0, min(1, self.search_rank))))
 
     def _find_phases(self) -> dict[int, _Phase]:
-        """Key navigations that lead to finding an object."""
-        out: dict[int, _Phase] = {}
-        related_type = (self.task.related_objects[0].split('|', 1)[0]
-                        if self.task.related_objects else None)
-        holding = False
-        for k, a in enumerate(self.keys):
-            if a.verb == Verb('pickup'):
-                holding = True
-            elif a.verb in (Verb('put'), Verb('put in')):
-                holding = False
-            if a.verb != _NAV:
-                continue
-            held_before = holding
-            rest = self.keys[k + 1:]
-            nxt = rest[0] if rest else None
-            target = None
-            if nxt is None or (self.task.tasktype.startswith('single_search')
-                               and nxt.verb in (Verb('open'), _END)):
-                target = related_type
-            elif nxt.verb == Verb('pickup'):
-                target = nxt.target
-            elif nxt.verb == Verb('open') and len(rest) > 1 and rest[1].verb == Verb('pickup'):
-                target = rest[1].target
-            if target and not held_before and a.target:
-                out[k] = _Phase(k, target, a.target)
-        return out
+        return find_phases(self.task, self.keys)
 
     # ------------------------------------------------------------------ world views
     def _visible_types(self) -> list[str]:
@@ -564,8 +570,13 @@ def run_task(task: Task, sim: Any, *, seed: int, search_rank: int | None = None,
              scene: Any = None, compat: ReceptacleCompat | None = None,
              rewriter: Callable[[str], str] | None = None,
              episode_id: str | None = None,
-             failure_prob: float = 0.0) -> tuple[EpisodeRecord, Verdict]:
-    """Run the expert on one task; return the record (metadata filled) and the verdict."""
+             failure_prob: float = 0.0,
+             expert: str = 'engine') -> tuple[EpisodeRecord, Verdict]:
+    """Run the expert on one task; return the record (metadata filled) and the verdict.
+
+    ``expert`` is ``'engine'`` (:class:`DataEnginePolicy`) or ``'sweep'``
+    (:class:`~ego_reasoner_ros.training.sweep.SweepExpertPolicy`).
+    """
     from ego_reasoner_ros.training.sim_env import SimStepEnvironment
 
     rank = search_rank_for(str(task.identity), seed) if search_rank is None else search_rank
@@ -576,8 +587,17 @@ def run_task(task: Task, sim: Any, *, seed: int, search_rank: int | None = None,
 
     env = SimStepEnvironment(sim, scene=scene if scene is not None else task.scene,
                              task=task.sim_task(), seed=seed, on_reset=on_reset)
-    policy = DataEnginePolicy(task, search_rank=rank, seed=seed, compat=compat,
-                              rewriter=rewriter, failure_prob=failure_prob)
+    policy: DataEnginePolicy | Any
+    if expert == 'sweep':
+        from ego_reasoner_ros.training.sweep import SweepExpertPolicy
+
+        rank = 0
+        policy = SweepExpertPolicy(task, compat=compat)
+    elif expert == 'engine':
+        policy = DataEnginePolicy(task, search_rank=rank, seed=seed, compat=compat,
+                                  rewriter=rewriter, failure_prob=failure_prob)
+    else:
+        raise ValueError(f"expert must be 'engine' or 'sweep', got {expert!r}")
     record = run_episode(policy, env, task.instruction, task.tasktype, config=LoopConfig(),
                          seed=seed, episode_id=episode_id or f'{task.identity}-v{rank}',
                          scene=task.scene)
@@ -611,10 +631,13 @@ class DatagenConfig:
     rewrite_model: str = 'default'
     thought_style: str = 'full'
     failure_prob: float = 0.0
+    expert: str = 'engine'
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.failure_prob <= 1.0:
             raise ValueError(f'failure_prob must be in [0, 1], got {self.failure_prob}')
+        if self.expert not in EXPERTS:
+            raise ValueError(f'expert must be one of {EXPERTS}, got {self.expert!r}')
         self.out_dir = Path(self.out_dir)
         if self.thought_style not in thoughts.THOUGHT_STYLES:
             raise ValueError(f'thought_style must be one of {thoughts.THOUGHT_STYLES}, '
@@ -645,7 +668,8 @@ class DatagenConfig:
                 'image_size': self.image_size,
                 **({'thought_style': self.thought_style} if self.thought_style != 'full'
                    else {}),
-                **({'failure_prob': self.failure_prob} if self.failure_prob else {})}
+                **({'failure_prob': self.failure_prob} if self.failure_prob else {}),
+                **({'expert': self.expert} if self.expert != 'engine' else {})}
 
 
 def _atomic_write(path: Path, text: str) -> None:
@@ -713,14 +737,14 @@ _WORKER: dict[str, Any] = {}
 
 def _worker_init(out_dir: str, image_size: int, seed: int, rewrite_url: str | None,
                  rewrite_model: str, thought_style: str = 'full',
-                 failure_prob: float = 0.0) -> None:
+                 failure_prob: float = 0.0, expert: str = 'engine') -> None:
     _WORKER.clear()
     rewriter = make_rewriter(rewrite_url, rewrite_model) if rewrite_url else None
     if thought_style != 'full':
         rewriter = _shortener(thought_style, rewriter)
     _WORKER.update(out_dir=Path(out_dir), sim=make_sim(image_size), seed=seed,
                    compat=ReceptacleCompat.default(), rewriter=rewriter,
-                   failure_prob=failure_prob)
+                   failure_prob=failure_prob, expert=expert)
 
 
 def _shortener(style: str, then: Callable[[str], str] | None = None) -> Callable[[str], str]:
@@ -745,7 +769,8 @@ def _work(rec: dict[str, Any]) -> dict[str, Any]:
         record, verdict = run_task(task, _WORKER['sim'], seed=_WORKER['seed'],
                                    scene=rec.get('scene_path') or rec['scene'],
                                    compat=_WORKER['compat'], rewriter=_WORKER['rewriter'],
-                                   episode_id=eid, failure_prob=_WORKER['failure_prob'])
+                                   episode_id=eid, failure_prob=_WORKER['failure_prob'],
+                                   expert=_WORKER['expert'])
     except Exception as exc:  # noqa: BLE001 - one bad task must not stop the run
         logger.warning('task %s failed: %s', rec.get('identity'), exc)
         verdict = Verdict(False, f'{type(exc).__name__}: {exc}')
@@ -803,7 +828,7 @@ def run_datagen(cfg: DatagenConfig) -> dict[str, Any]:
         except ImportError:
             bar = None
     init_args = (str(cfg.out_dir), cfg.image_size, cfg.seed, cfg.rewrite_url, cfg.rewrite_model,
-                 cfg.thought_style, cfg.failure_prob)
+                 cfg.thought_style, cfg.failure_prob, cfg.expert)
     pool = None
     if cfg.workers > 1:
         ctx = mp.get_context('fork' if 'fork' in mp.get_all_start_methods() else 'spawn')

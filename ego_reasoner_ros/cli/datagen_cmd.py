@@ -53,6 +53,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument('--failure-prob', type=float, default=0.0, metavar='P',
                    help='before each navigation, with probability P first try a plausible '
                         'place the scene lacks, then recover (teaches recovery; default 0)')
+    p.add_argument('--expert', choices=('engine', 'sweep'), default='engine',
+                   help="engine (default): the reference-style expert that walks to the right "
+                        "place first, second or third; sweep: a fixed, view-driven search with "
+                        "terse Type-level thoughts, which a small model can imitate "
+                        "(training/sweep.py)")
     p.add_argument('--no-progress', action='store_true', help='no progress bar')
     p.add_argument('--check', type=Path, default=None, metavar='DIR',
                    help='check a dataset (replay every trajectory) instead of generating')
@@ -90,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
             formats=tuple(f.strip() for f in args.formats.split(',') if f.strip()),
             progress=not args.no_progress, rewrite_url=args.rewrite_url,
             rewrite_model=args.rewrite_model, thought_style=args.thought_style,
-            failure_prob=args.failure_prob)
+            failure_prob=args.failure_prob, expert=args.expert)
         summary = run_datagen(cfg)
     except (DataError, ValueError) as exc:
         print(f'error: {exc}', file=sys.stderr)

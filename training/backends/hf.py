@@ -15,12 +15,18 @@ top-k, top-p and repetition penalty on request), identical with and without the 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields
+import functools
+import hashlib
 import logging
+import os
 import threading
 import time
 from typing import Any
+
+import numpy as np
 
 from ego_reasoner_ros.core import images as imgs
 from ego_reasoner_ros.core.errors import require
@@ -108,11 +114,11 @@ class GenerationResult:
     token_ids: list[int] = field(default_factory=list, repr=False)
 
 
-def normalize_messages(messages: Sequence[dict]) -> tuple[list[dict], list[Any]]:
-    """Return messages with block content and PIL image blocks, plus the images in order.
+def _content_blocks(messages: Sequence[dict], *, convert: bool) -> tuple[list[dict], list[Any]]:
+    """Messages with block content, plus the image sources in order.
 
-    Accepts the core block format (``image`` blocks holding arrays, PIL images, paths or
-    data URLs), OpenAI ``image_url`` blocks and plain string content.
+    With ``convert`` the image blocks (and the returned images) are RGB PIL images, otherwise
+    they keep the caller's objects (arrays, PIL images, paths, data URLs) untouched.
     """
     out: list[dict] = []
     images: list[Any] = []
@@ -137,13 +143,73 @@ def normalize_messages(messages: Sequence[dict]) -> tuple[list[dict], list[Any]]
                     source = source.get('url')
                 if source is None:
                     raise ValueError('image block without an image')
-                pil = imgs.to_pil(source)
-                images.append(pil)
-                blocks.append({'type': 'image', 'image': pil})
+                if convert:
+                    source = imgs.to_pil(source)
+                images.append(source)
+                blocks.append({'type': 'image', 'image': source})
             else:
                 raise ValueError(f'unsupported content block type {kind!r}')
         out.append({'role': role, 'content': blocks})
     return out, images
+
+
+def normalize_messages(messages: Sequence[dict]) -> tuple[list[dict], list[Any]]:
+    """Return messages with block content and PIL image blocks, plus the images in order.
+
+    Accepts the core block format (``image`` blocks holding arrays, PIL images, paths or
+    data URLs), OpenAI ``image_url`` blocks and plain string content.
+    """
+    return _content_blocks(messages, convert=True)
+
+
+@functools.lru_cache(maxsize=1)
+def _hasher() -> Callable[[Any], Any]:
+    """A 128-bit content hash: xxh3 when ``xxhash`` is installed, else blake2b."""
+    try:
+        import xxhash
+    except ImportError:
+        return functools.partial(hashlib.blake2b, digest_size=16)
+    return xxhash.xxh3_128
+
+
+def image_key(image: Any) -> tuple:
+    """A hashable key of an image source: equal keys mean equal pixels.
+
+    Arrays and PIL images are keyed by a hash of their content (so a frame changed in place
+    gets a new key), data URLs by a hash of the URL, files by path, size and mtime.
+
+    Raises:
+        FileNotFoundError: for a path that does not exist.
+        TypeError: for an unsupported source type.
+    """
+    digest = _hasher()
+    if isinstance(image, np.ndarray):
+        arr = np.ascontiguousarray(image)
+        return ('array', arr.shape, arr.dtype.str, digest(arr.data).digest())
+    if imgs.is_pil(image):
+        return ('pil', image.mode, image.size, digest(image.tobytes()).digest())
+    if isinstance(image, str) and image.startswith('data:'):
+        return ('url', len(image), digest(image.encode()).digest())
+    if isinstance(image, (str, os.PathLike)):
+        path = os.path.abspath(os.fspath(image))
+        try:
+            stat = os.stat(path)
+        except OSError as exc:
+            raise FileNotFoundError(f'image file not found: {path}') from exc
+        return ('file', path, stat.st_size, stat.st_mtime_ns)
+    raise TypeError(f'expected an ndarray, PIL image or path, got {type(image).__name__}')
+
+
+@dataclass
+class _Prompt:
+    """One call's prompt: token ids, image spans and what is known about each image."""
+
+    ids: Any                       # (1, L) int64 tensor
+    keys: list[tuple]              # image keys, in order
+    sources: list[Any]             # image sources, in order
+    grids: list[tuple[int, int, int]]
+    spans: list[tuple[int, int]]   # image token spans [start, end), in order
+    pixels: dict[tuple, Any]       # pixel rows of the images preprocessed in this call
 
 
 class HFEngine:
@@ -155,8 +221,15 @@ class HFEngine:
         settings: default generation settings.
         reuse_prefix: keep the KV cache between calls and reuse the common prefix.
 
-    Calls are serialised with a lock, so one engine can serve several threads.
+    The per-call work that does not depend on the model stays flat along an episode: the
+    image grid of every image seen is remembered by content (:func:`image_key`), so only
+    the images outside the reused prefix are preprocessed; the M-RoPE positions of the reused
+    prefix are kept and only the new part's are computed; the prefix match is one tensor
+    comparison. Calls are serialised with a lock, so one engine can serve several threads.
     """
+
+    #: Image grids remembered (least recently used first out).
+    grid_cache_size = 4096
 
     def __init__(self, model: Any, processor: Any, settings: GenerationSettings | None = None,
                  *, reuse_prefix: bool = True) -> None:
@@ -175,8 +248,15 @@ class HFEngine:
         elif isinstance(gen_eos, (list, tuple)):
             self.stop_ids.update(int(i) for i in gen_eos)
         self._lock = threading.Lock()
+        self._grids: OrderedDict[tuple, tuple[int, int, int]] = OrderedDict()
+        self._image_settings_seen: tuple | None = None
+        self._clear_cache()
+
+    def _clear_cache(self) -> None:
         self._cache = None
-        self._cached_ids: list[int] = []
+        self._cached_ids = self.torch.zeros(0, dtype=self.torch.long)  # (C,)
+        self._cached_pos = self.torch.zeros(3, 0, dtype=self.torch.long)  # (3, C)
+        self._cached_keys: list[tuple] = []  # image keys of the cached sequence
 
     @classmethod
     def from_pretrained(cls, path_or_id: str, *, settings: GenerationSettings | None = None,
@@ -195,17 +275,20 @@ class HFEngine:
     def reset(self) -> None:
         """Forget the cached conversation."""
         with self._lock:
-            self._cache = None
-            self._cached_ids = []
+            self._clear_cache()
 
     @property
     def cached_tokens(self) -> int:
         """Tokens whose keys and values are cached."""
-        return len(self._cached_ids)
+        return int(self._cached_ids.shape[0])
 
     # ----------------------------------------------------------------- inputs
     def encode(self, messages: Sequence[dict]) -> dict[str, Any]:
-        """Tokenise ``messages`` with the generation prompt (processor outputs)."""
+        """Tokenise ``messages`` with the generation prompt (processor outputs).
+
+        The reference encoding (the processor over the whole conversation); generation
+        builds the same ``input_ids`` incrementally.
+        """
         norm, images = normalize_messages(messages)
         if not norm or norm[-1]['role'] == 'assistant':
             raise ValueError('the conversation must end with a user (or system) turn')
@@ -213,28 +296,119 @@ class HFEngine:
                                                   tokenize=False)
         return self.processor(text=[text], images=images or None, return_tensors='pt')
 
-    def _positions(self, enc: dict[str, Any]):
-        """Full-sequence M-RoPE position ids ``(3, 1, L)`` and the rope delta."""
-        torch = self.torch
-        ids = enc['input_ids']
-        grid = enc.get('image_grid_thw')
-        inner = getattr(self.model, 'model', self.model)
-        if grid is not None and hasattr(inner, 'get_rope_index'):
-            mm = enc.get('mm_token_type_ids')
-            if mm is None:
-                mm = (ids == self.processor.image_token_id).int()
-            pos, delta = inner.get_rope_index(ids, mm_token_type_ids=mm, image_grid_thw=grid)
-            return pos, int(delta.reshape(-1)[0])
-        length = ids.shape[1]
-        return torch.arange(length).view(1, 1, -1).expand(3, 1, -1), 0
+    def _image_settings(self) -> tuple:
+        """What the image grids depend on besides the pixels."""
+        ip = self.processor.image_processor
+        return tuple(repr(getattr(ip, name, None)) for name in (
+            'size', 'min_pixels', 'max_pixels', 'patch_size', 'merge_size',
+            'temporal_patch_size', 'resample'))
 
-    @staticmethod
-    def _common_prefix(a: list[int], b: list[int]) -> int:
-        n = min(len(a), len(b))
-        i = 0
-        while i < n and a[i] == b[i]:
-            i += 1
-        return i
+    def _preprocess(self, todo: dict[tuple, Any]) -> dict[tuple, Any]:
+        """Run the image processor on ``{key: source}``; remember grids, return pixel rows."""
+        if not todo:
+            return {}
+        pils = [imgs.to_pil(source) for source in todo.values()]
+        out = self.processor.image_processor(images=pils, return_tensors='pt')
+        grid = out['image_grid_thw']
+        rows = self.torch.split(out['pixel_values'], grid.prod(dim=1).tolist())
+        pixels = {}
+        for key, thw, part in zip(todo, grid.tolist(), rows):
+            self._grids[key] = (int(thw[0]), int(thw[1]), int(thw[2]))
+            self._grids.move_to_end(key)
+            pixels[key] = part
+        return pixels
+
+    def _prepare(self, messages: Sequence[dict]) -> _Prompt:
+        """Template, image grids (cached by content) and token ids of the whole prompt."""
+        torch = self.torch
+        norm, sources = _content_blocks(messages, convert=False)
+        if not norm or norm[-1]['role'] == 'assistant':
+            raise ValueError('the conversation must end with a user (or system) turn')
+        text = self.processor.apply_chat_template(norm, add_generation_prompt=True,
+                                                  tokenize=False)
+        settings = self._image_settings()
+        if settings != self._image_settings_seen:  # resized images: nothing known holds
+            self._grids.clear()
+            self._clear_cache()
+            self._image_settings_seen = settings
+        keys = [image_key(source) for source in sources]
+        pixels = self._preprocess({k: s for k, s in zip(keys, sources) if k not in self._grids})
+        grids = []
+        for key in keys:
+            grids.append(self._grids[key])
+            self._grids.move_to_end(key)
+        while len(self._grids) > max(self.grid_cache_size, len(keys)):
+            self._grids.popitem(last=False)
+        # expand each placeholder to the image's tokens, as the processor does
+        token = self.processor.image_token
+        parts = text.split(token)
+        if len(parts) != len(sources) + 1:
+            raise PolicyError(f'the chat template wrote {len(parts) - 1} image placeholders '
+                              f'for {len(sources)} images')
+        merge = self.processor.image_processor.merge_size ** 2
+        pieces = [parts[0]]
+        for (t, h, w), part in zip(grids, parts[1:]):
+            pieces.append(token * (t * h * w // merge))
+            pieces.append(part)
+        ids = self.processor.tokenizer([''.join(pieces)], return_tensors='pt')['input_ids']
+        ids = ids.to(torch.long)
+        # image spans [start, end) in token indices
+        is_image = (ids[0] == self.processor.image_token_id).to(torch.int8)
+        edges = torch.diff(is_image, prepend=is_image.new_zeros(1),
+                           append=is_image.new_zeros(1))
+        starts = (edges == 1).nonzero().flatten().tolist()
+        ends = (edges == -1).nonzero().flatten().tolist()
+        spans = list(zip(starts, ends))
+        if len(spans) != len(grids) or any(
+                e - s != t * h * w // merge for (s, e), (t, h, w) in zip(spans, grids)):
+            raise PolicyError(f'{len(spans)} image spans but {len(grids)} images '
+                              '(adjacent images without separators are not supported)')
+        return _Prompt(ids=ids, keys=keys, sources=sources, grids=grids, spans=spans,
+                       pixels=pixels)
+
+    def _reusable(self, prompt: _Prompt) -> int:
+        """Prompt tokens whose cached keys and values are valid for ``prompt``."""
+        if not self.reuse_prefix or self._cache is None:
+            return 0
+        flat = prompt.ids[0]
+        length = flat.shape[0]
+        n = min(int(self._cached_ids.shape[0]), length)
+        differ = (self._cached_ids[:n] != flat[:n]).nonzero()
+        reuse = min(int(differ[0, 0]) if differ.numel() else n, length - 1)
+        for i, (s, e) in enumerate(prompt.spans):
+            if s >= reuse:
+                break
+            # never split an image; equal tokens but other pixels end the match
+            if e > reuse or i >= len(self._cached_keys) or self._cached_keys[i] != prompt.keys[i]:
+                return s
+        return reuse
+
+    def _positions(self, prompt: _Prompt, reuse: int):
+        """M-RoPE position ids ``(3, 1, L)`` of the whole prompt and the rope delta.
+
+        The positions of the first ``reuse`` tokens come from the cache; the rest are
+        computed for the new part only, shifted past the largest cached position (the
+        positions of a Qwen2-VL sequence only depend on what comes before).
+        """
+        torch = self.torch
+        ids = prompt.ids[:, reuse:]
+        length = prompt.ids.shape[1]
+        offset = int(self._cached_pos[:, :reuse].max()) + 1 if reuse else 0
+        first = sum(1 for s, _e in prompt.spans if s < reuse)
+        inner = getattr(self.model, 'model', self.model)
+        if first < len(prompt.grids) and hasattr(inner, 'get_rope_index'):
+            grid = torch.tensor(prompt.grids[first:], dtype=torch.long)
+            mm = (ids == self.processor.image_token_id).to(torch.long)
+            new, _delta = inner.get_rope_index(ids, mm_token_type_ids=mm, image_grid_thw=grid)
+            new = new + offset
+        else:
+            new = (torch.arange(ids.shape[1]) + offset).view(1, 1, -1).expand(3, 1, -1)
+        if reuse:
+            positions = torch.cat([self._cached_pos[:, None, :reuse], new], dim=-1)
+        else:
+            positions = new
+        top = max(offset - 1, int(new.max())) if new.numel() else offset - 1
+        return positions, top + 1 - length
 
     # ------------------------------------------------------------- generation
     def generate(self, messages: Sequence[dict], settings: GenerationSettings | None = None,
@@ -249,36 +423,11 @@ class HFEngine:
                   settings: GenerationSettings) -> GenerationResult:
         torch = self.torch
         start = time.perf_counter()
-        enc = self.encode(messages)
-        ids = enc['input_ids']
-        id_list = ids[0].tolist()
-        length = len(id_list)
-        positions, delta = self._positions(enc)
-        image_token = self.processor.image_token_id
-        # image spans [start, end) in token indices, in order
-        spans: list[tuple[int, int]] = []
-        i = 0
-        while i < length:
-            if id_list[i] == image_token:
-                j = i
-                while j < length and id_list[j] == image_token:
-                    j += 1
-                spans.append((i, j))
-                i = j
-            else:
-                i += 1
-        grid = enc.get('image_grid_thw')
-        if grid is not None and len(spans) != grid.shape[0]:
-            raise PolicyError(f'{len(spans)} image spans but {grid.shape[0]} image grids '
-                              '(adjacent images without separators are not supported)')
-
-        reuse = 0
-        if self.reuse_prefix and self._cache is not None:
-            reuse = min(self._common_prefix(self._cached_ids, id_list), length - 1)
-            for s, e in spans:  # never split an image
-                if s < reuse < e:
-                    reuse = s
-                    break
+        prompt = self._prepare(messages)
+        ids = prompt.ids
+        length = ids.shape[1]
+        reuse = self._reusable(prompt)
+        positions, delta = self._positions(prompt, reuse)
         if reuse == 0:
             cache = require('transformers', purpose='the hf backend').DynamicCache(
                 config=self.model.config.get_text_config())
@@ -287,20 +436,22 @@ class HFEngine:
             drop = cache.get_seq_length() - reuse
             if drop > 0:
                 cache.crop(-drop)
-        kwargs: dict[str, Any] = {}
-        done_images = sum(1 for s, e in spans if e <= reuse)
-        if grid is not None and done_images < grid.shape[0]:
-            rows = int(grid[:done_images].prod(dim=1).sum()) if done_images else 0
-            kwargs['pixel_values'] = enc['pixel_values'][rows:].to(self.device)
-            kwargs['image_grid_thw'] = grid[done_images:].to(self.device)
-            mm = enc.get('mm_token_type_ids')
-            if mm is not None:
-                kwargs['mm_token_type_ids'] = mm[:, reuse:].to(self.device)
-        if 'pixel_values' in kwargs:
-            kwargs['pixel_values'] = kwargs['pixel_values'].to(self.model.dtype)
-        # the cache is now being rewritten: invalidate it until this call succeeds
-        self._cache, self._cached_ids = None, []
         device = self.device
+        kwargs: dict[str, Any] = {}
+        first = sum(1 for s, _e in prompt.spans if s < reuse)
+        if first < len(prompt.keys):
+            # pixels of the images after the reused prefix (normally the new ones only)
+            todo = {k: s for k, s in zip(prompt.keys[first:], prompt.sources[first:])
+                    if k not in prompt.pixels}
+            prompt.pixels.update(self._preprocess(todo))
+            pixels = torch.cat([prompt.pixels[k] for k in prompt.keys[first:]])
+            kwargs['pixel_values'] = pixels.to(device=device, dtype=self.model.dtype)
+            kwargs['image_grid_thw'] = torch.tensor(prompt.grids[first:], dtype=torch.long,
+                                                    device=device)
+            kwargs['mm_token_type_ids'] = (ids[:, reuse:] == self.processor.image_token_id) \
+                .to(device=device, dtype=torch.long)
+        # the cache is now being rewritten: invalidate it until this call succeeds
+        self._clear_cache()
         out = self.model(
             input_ids=ids[:, reuse:].to(device),
             position_ids=positions[:, :, reuse:].to(device),
@@ -312,7 +463,8 @@ class HFEngine:
         generator = None
         if settings.do_sample and settings.seed is not None:
             generator = torch.Generator(device=device).manual_seed(settings.seed)
-        seen = torch.tensor(id_list, device=device)
+        # tokens the repetition penalty applies to (only built when there is one)
+        seen = ids[0].to(device) if settings.repetition_penalty != 1.0 else None
         generated: list[int] = []
         finish = 'length'
         for step in range(settings.max_new_tokens):
@@ -324,7 +476,8 @@ class HFEngine:
             if step + 1 == settings.max_new_tokens:
                 break
             cur = length + len(generated) - 1  # index of ``token`` in the sequence
-            seen = torch.cat([seen, torch.tensor([token], device=device)])
+            if seen is not None:
+                seen = torch.cat([seen, torch.tensor([token], device=device)])
             out = self.model(
                 input_ids=torch.tensor([[token]], device=device),
                 position_ids=torch.full((3, 1, 1), cur + delta, dtype=torch.long,
@@ -333,8 +486,12 @@ class HFEngine:
                 past_key_values=cache, use_cache=True)
             logits = out.logits[:, -1, :]
         if self.reuse_prefix:
+            fed = generated[:-1]  # the last token was chosen but never run
             self._cache = cache
-            self._cached_ids = id_list + generated[:-1]
+            self._cached_ids = torch.cat([ids[0], torch.tensor(fed, dtype=torch.long)])
+            gen_pos = (torch.arange(length, length + len(fed)) + delta).expand(3, -1)
+            self._cached_pos = torch.cat([positions[:, 0, :], gen_pos], dim=-1)
+            self._cached_keys = list(prompt.keys)
         text_ids = [t for t in generated if t not in self.stop_ids]
         text = self.processor.tokenizer.decode(text_ids, skip_special_tokens=True)
         return GenerationResult(

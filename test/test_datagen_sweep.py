@@ -1,0 +1,94 @@
+# Copyright 2026 The ego_reasoner_ros Authors
+# Licensed under the Apache License, Version 2.0
+"""The sweep expert: a fixed, view-driven search whose trajectories replay to success."""
+
+from __future__ import annotations
+
+from pathlib import Path
+import random
+import re
+
+import pytest
+
+from ego_reasoner_ros.core.actions import Verb
+from ego_reasoner_ros.sim_bridge.procedural import generate_scenes
+from ego_reasoner_ros.sim_bridge.receptacles import ReceptacleCompat
+from ego_reasoner_ros.training import datagen, metrics
+from ego_reasoner_ros.training.check_dataset import replay_episode
+from ego_reasoner_ros.training.sweep import SWEEP_ORDER, sweep_places
+from ego_reasoner_ros.training.taskgen import TaskGenConfig, generate_tasks
+
+TAG_RE = re.compile(r'^(?:<(Observation|Planning|Thinking|Reflection|Verification)>[^<]+'
+                    r'</\1>)+<DecisionMaking>[^<\n]+</DecisionMaking>$')
+
+
+def test_sweep_places_order() -> None:
+    compat = ReceptacleCompat.builtin()
+    places = sweep_places('Apple', compat)
+    assert places[0] == 'Apple'
+    allowed = {'SinkBasin' if r == 'Sink' else r for r in compat.receptacles_for('Apple')}
+    assert set(places[1:]) <= allowed
+    assert not {'Pot', 'Pan', 'Bowl', 'Plate'} & set(places)
+    ranked = [p for p in places[1:] if p in SWEEP_ORDER]
+    assert ranked == sorted(ranked, key=SWEEP_ORDER.index)
+    assert places[1] == 'CounterTop'
+
+
+@pytest.fixture(scope='module')
+def world_tasks(tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
+    root = tmp_path_factory.mktemp('sweep_scenes')
+    generate_scenes(root, 8, 33, ReceptacleCompat.builtin())
+    ts = generate_tasks([root], TaskGenConfig(seed=5, tasks_per_scene=25))
+    rng = random.Random(0)
+    by_type: dict[str, list[dict]] = {}
+    for t in ts.tasks:
+        by_type.setdefault(t['tasktype'], []).append(t)
+    return [t for items in by_type.values() for t in rng.sample(items, min(4, len(items)))]
+
+
+def test_sweep_trajectories_succeed_and_search_only_present_places(world_tasks) -> None:
+    sim, replay_sim = datagen.make_sim(64), datagen.make_sim(64, render=False)
+    compat = ReceptacleCompat.builtin()
+    kept = 0
+    searched = 0
+    for rec in world_tasks:
+        task = datagen.task_from_record(rec)
+        record, verdict = datagen.run_task(task, sim, seed=0, scene=rec['scene_path'],
+                                           compat=compat, expert='sweep')
+        if not verdict.kept:
+            continue
+        kept += 1
+        score = metrics.score_trajectory(record.trajectory_entries(), task.key_actions,
+                                         tasktype=task.tasktype, taskname=task.taskname)
+        assert score.success == 1
+        steps = record.model_steps
+        assert steps[0].raw_output.startswith('<Planning>Plan: ')
+        for step in steps:
+            assert TAG_RE.match(step.raw_output), step.raw_output
+        failed = [s for s in record.steps if s.executed and not s.success]
+        # the only failures are navigations to places not reachable yet, each reflected on
+        assert all(s.action.verb == Verb.NAVIGATE_TO for s in failed)
+        assert len(failed) == record.metadata['expert']['failed_navigations']
+        for k, s in enumerate(record.steps):
+            if s in failed and k + 1 < len(record.steps) and record.steps[k + 1].from_model:
+                assert '<Reflection>' in record.steps[k + 1].raw_output
+        # navigation targets of the first search follow the fixed order, within the room
+        scene_types = set(sim.world.scene_types()) if hasattr(sim, 'world') else None
+        navs = [s.action.target for s in record.steps
+                if s.action is not None and s.action.verb == Verb.NAVIGATE_TO]
+        if task.tasktype in ('single_pickup', 'single_search') and navs:
+            target = task.related_objects[0].split('|', 1)[0]
+            order = sweep_places(target, compat)
+            if all(n in order for n in navs):
+                searched += 1
+                assert [order.index(n) for n in navs] == sorted(order.index(n) for n in navs)
+            if scene_types is not None:
+                assert set(navs) <= scene_types
+        assert replay_episode(record, rec, replay_sim) == []
+    assert kept >= 0.9 * len(world_tasks)
+    assert searched > 0
+
+
+def test_datagen_config_rejects_unknown_expert(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match='expert'):
+        datagen.DatagenConfig(out_dir=tmp_path, procedural=1, expert='oracle')

@@ -1,0 +1,257 @@
+# Copyright 2026 The ego_reasoner_ros Authors
+# Licensed under the Apache License, Version 2.0
+"""A sweep expert: trajectories that a small model can imitate from what it sees.
+
+The data engine's default expert (:class:`~ego_reasoner_ros.training.datagen.DataEnginePolicy`)
+walks to the right place first, second or third, like the reference's variants: it knows
+where the object is, so a model that imitates it has to guess what the expert knew. The
+sweep expert searches the way a policy without that knowledge can:
+
+* It tries the object itself first, then the places where such an object is usually kept,
+  in one fixed order per object Type (:func:`sweep_places`): common-sense placement from
+  the receptacle table, ranked by how often AI2-THOR scenes put small objects there.
+* It skips places the room does not have (what kind of room it is shows in the first
+  views). A place it cannot reach yet fails (one step, no image) and it moves on.
+* At a reachable place it decides from the view (the world's visibility, which the image
+  shows): act when the object is there, open a closed container to look inside and close it
+  again when the object is not in it, otherwise move on.
+* Everything else follows the task's key actions, as the default expert does.
+
+Its thoughts are short, state the plan with the exact object Types of the commands, and say
+what the view showed (``style='terse'``), so the text a model must produce is mostly a copy
+of the instruction's Types plus what it sees.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+import logging
+from typing import Any
+
+from ego_reasoner_ros.core.actions import Action, Verb
+from ego_reasoner_ros.core.loop import max_steps_for
+from ego_reasoner_ros.core.parser import format_decision
+from ego_reasoner_ros.core.policy import Policy, PolicyInput
+from ego_reasoner_ros.sim_bridge.receptacles import ReceptacleCompat
+from ego_reasoner_ros.training.datagen import find_phases
+from ego_reasoner_ros.training.tasks import Task
+
+logger = logging.getLogger(__name__)
+
+#: Search places, most likely first: how often a pickupable object sits on or in each
+#: receptacle Type over the 116 public AI2-THOR FloorPlans (CounterTop 491, Desk 169, ...).
+SWEEP_ORDER: tuple[str, ...] = (
+    'CounterTop', 'Desk', 'Shelf', 'DiningTable', 'SideTable', 'Dresser', 'SinkBasin',
+    'CoffeeTable', 'Bed', 'Cabinet', 'Toilet', 'Sofa', 'Fridge', 'HandTowelHolder',
+    'TowelHolder', 'StoveBurner', 'BathtubBasin', 'Drawer', 'TVStand', 'ArmChair',
+    'GarbageCan', 'Microwave', 'Ottoman', 'Box', 'Safe', 'ShelvingUnit', 'Cart',
+    'ToiletPaperHanger', 'Chair', 'Stool',
+)
+#: Receptacles that are themselves small movable objects: never search places.
+_SMALL_RECEPTACLES = frozenset({'Pot', 'Pan', 'Bowl', 'Mug', 'Plate', 'Cup'})
+_NAV, _END = Verb.NAVIGATE_TO, Verb.END
+_PUT_VERBS = (Verb('put'), Verb('put in'))
+
+
+def sweep_places(target: str, compat: ReceptacleCompat) -> list[str]:
+    """Where to look for ``target``, in order: the object itself, then its usual places."""
+    allowed = {('SinkBasin' if r == 'Sink' else 'BathtubBasin' if r == 'Bathtub' else r)
+               for r in compat.receptacles_for(target)} - _SMALL_RECEPTACLES
+    ordered = [r for r in SWEEP_ORDER if r in allowed] + sorted(allowed - set(SWEEP_ORDER))
+    return [target] + ordered
+
+
+class _GiveUpError(Exception):
+    """A key action failed: the trajectory cannot succeed."""
+
+
+class SweepExpertPolicy(Policy):
+    """Key-action expert with a fixed, observation-driven search (see the module docstring).
+
+    Args:
+        task: the task (its key actions drive everything but the search order).
+        compat: receptacle compatibility table (the search places).
+    """
+
+    name = 'sweep-expert'
+    needs_world = True
+    needs_images = False
+
+    def __init__(self, task: Task, *, compat: ReceptacleCompat | None = None) -> None:
+        self.task = task
+        self.compat = compat or ReceptacleCompat.builtin()
+        self.keys: list[Action] = keys_of(task)
+        self.max_step = max_steps_for(task.tasktype)
+        self.world: Any = None
+        self._gen: Generator[tuple[Action, str], bool, None] | None = None
+
+    # ------------------------------------------------------------------ Policy API
+    def reset(self, instruction: str, *, seed: int | None = None,
+              world: object | None = None) -> None:
+        """Plan from the key actions; the world is read at every step for what is in view."""
+        del seed
+        if world is None:
+            raise ValueError('the sweep expert needs the world state (world=...)')
+        self.world = world
+        self.instruction = instruction
+        self.phases = find_phases(self.task, self.keys)
+        self.n_probes = 0  # failed navigations of the sweep (expected, not errors)
+        self.n_visits = 0
+        self.n_peeks = 0
+        self.step = 0
+        self.started = False
+        self._gen = self._script()
+
+    def act(self, inp: PolicyInput) -> str:
+        """The next action, decided from the last action's outcome."""
+        if self._gen is None:
+            raise RuntimeError('call reset() before act()')
+        self.step = inp.step
+        try:
+            if not self.started:
+                self.started = True
+                action, thought = next(self._gen)
+            else:
+                action, thought = self._gen.send(bool(inp.last_success))
+        except (StopIteration, _GiveUpError):
+            action, thought = Action(_END), '<Thinking>I cannot complete this task.</Thinking>'
+        return thought + format_decision(action)
+
+    def stats(self) -> dict[str, Any]:
+        """Counters stored in the episode metadata."""
+        return {'expert': 'sweep', 'failed_navigations': self.n_probes,
+                'wrong_places': self.n_visits, 'peeks': self.n_peeks}
+
+    # ------------------------------------------------------------------ the script
+    def _plan(self) -> str:
+        """The task's operations with exact Types (what the instruction asks for)."""
+        if self.task.tasktype.startswith('single_search'):
+            phase = next(iter(self.phases.values()), None)
+            return f'find {phase.target}' if phase else 'find the object'
+        ops = [f'{a.verb.value} {a.target}' for a in self.keys
+               if a.verb in (Verb.PICKUP, Verb.TOGGLE) + _PUT_VERBS and a.target]
+        return ', '.join(dict.fromkeys(ops)) or 'complete the task'
+
+    def _cost_after(self, i: int) -> int:
+        """Steps the keys from ``i`` on still need (the final ``end`` included)."""
+        return len(self.keys) - i + 1
+
+    def _script(self) -> Generator[tuple[Action, str], bool, None]:
+        note = f'<Planning>Plan: {self._plan()}.</Planning>'
+        i = 0
+        held: str | None = None
+        peek: str | None = None  # the object looked for inside the container about to open
+        while i < len(self.keys):
+            phase = self.phases.get(i)
+            if phase is not None:
+                i, note = yield from self._search(phase, i, note)
+                nxt = self.keys[i] if i < len(self.keys) else None
+                peek = phase.target if nxt is not None and nxt.verb == Verb.OPEN else None
+                continue
+            a = self.keys[i]
+            if peek is not None and a.verb == Verb.OPEN:
+                thought = f'<Thinking>Open {a.target} to look inside.</Thinking>'
+            else:
+                thought = self._key_thought(a, held)
+            ok = yield a, note + thought
+            note = ''
+            if not ok:
+                raise _GiveUpError(str(a))
+            if peek is not None and a.verb == Verb.OPEN:
+                note = f'<Observation>{peek} is inside {a.target}.</Observation>'
+                peek = None
+            if a.verb == Verb.PICKUP:
+                held = a.target
+            elif a.verb in _PUT_VERBS:
+                held = None
+            i += 1
+        yield Action(_END), note + f'<Verification>Done: {self._plan()}.</Verification>'
+
+    def _visible(self, object_type: str) -> bool:
+        return object_type in self.world.legal_types
+
+    def _closed(self, place: str) -> bool:
+        oid = self.world.instance_for(place)
+        obj = self.world.scene.get(oid) if oid is not None else None
+        return bool(obj is not None and obj.openable and not self.world.is_open(oid))
+
+    def _search(self, phase: Any, i: int,
+                note: str) -> Generator[tuple[Action, str], bool, tuple[int, str]]:
+        """Sweep the places for ``phase.target`` until the key place (or the object) is found.
+
+        Returns the index of the next key action to run and the note for its thought.
+        """
+        target, place = phase.target, phase.place
+        nxt = self.keys[i + 1] if i + 1 < len(self.keys) else None
+        closerep = nxt is not None and nxt.verb == Verb.OPEN
+        search_only = self.task.tasktype.startswith('single_search')
+        # Types the room does not have are left out: the first views show what kind of room
+        # this is, and the parser would map an absent Type to no object at all.
+        present = set(self.world.scene_types())
+        places = [c for c in sweep_places(target, self.compat) if c in present]
+        if place not in places:
+            places.append(place)
+        for c in places:
+            direct = c == place
+            if not direct:
+                # keep enough steps for the key place and the rest of the task
+                need = 1 + (2 if self._closed(c) else 0) + 1 + self._cost_after(i + 1)
+                if self.step + need >= self.max_step - 1:
+                    continue
+            ok = yield Action(_NAV, c), (
+                note + f'<Thinking>Search for {target}: try {c}.</Thinking>')
+            if not ok:
+                if direct:
+                    raise _GiveUpError(f'navigate to {place}')
+                self.n_probes += 1
+                note = f'<Reflection>{c} is not reachable.</Reflection>'
+                continue
+            if direct:
+                return i + 1, self._found_note(target, place, closerep)
+            self.n_visits += 1
+            if self._visible(target) and not closerep:
+                # the object is right here: act on it (key actions match by Type)
+                return i + 1, f'<Observation>{target} is here.</Observation>'
+            if c != target and self._closed(c) and not (search_only and not closerep):
+                self.n_peeks += 1
+                ok = yield Action(Verb.OPEN, c), (
+                    f'<Observation>No {target} in view; {c} is closed.</Observation>'
+                    f'<Thinking>Open {c} to look inside.</Thinking>')
+                if ok:
+                    if self._visible(target) and not closerep and not search_only:
+                        return i + 1, f'<Observation>{target} is inside {c}.</Observation>'
+                    yield Action(Verb.CLOSE, c), (f'<Observation>No {target} inside.'
+                                                  f'</Observation><Thinking>Close {c}.</Thinking>')
+                note = f'<Observation>{target} was not in {c}.</Observation>'
+                continue
+            note = f'<Observation>No {target} at {c}.</Observation>'
+        raise _GiveUpError(f'{target} not found')
+
+    def _found_note(self, target: str, place: str, closerep: bool) -> str:
+        if closerep or self._closed(place) and not self._visible(target):
+            return f'<Observation>No {target} in view; {place} is closed.</Observation>'
+        return f'<Observation>{target} is here.</Observation>'
+
+    def _key_thought(self, a: Action, held: str | None) -> str:
+        """The thought before a key action (its note comes from the search)."""
+        t = a.target
+        if a.verb == Verb.PICKUP:
+            return f'<Thinking>Pick up {t}.</Thinking>'
+        if a.verb in _PUT_VERBS:
+            return f'<Thinking>Put {held or "it"} in {t}.</Thinking>'
+        if a.verb == Verb.OPEN:
+            return f'<Thinking>Open {t}.</Thinking>'
+        if a.verb == Verb.CLOSE:
+            return f'<Thinking>Close {t}.</Thinking>'
+        if a.verb == Verb.TOGGLE:
+            return f'<Thinking>Toggle {t}.</Thinking>'
+        if a.verb == _NAV:
+            return (f'<Thinking>Bring {held} to {t}.</Thinking>' if held
+                    else f'<Thinking>Go to {t}.</Thinking>')
+        return f'<Thinking>{a.verb.value} {t or ""}.</Thinking>'
+
+
+def keys_of(task: Task) -> list[Action]:
+    """The task's key actions without the final ``end``."""
+    return [Action(a['action'], a.get('objectType') or None)
+            for a in task.metadata_actions if a['action'] != 'end']
