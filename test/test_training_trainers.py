@@ -190,3 +190,10 @@ def test_grpo_rows_and_configs(data_dir):
                           GRPOTrainConfig)
     with pytest.raises(ValueError, match='unknown config keys'):
         load_config('training/configs/tiny_sft.yaml', ['not_a_key=1'])
+    # a rewards override replaces the file's mapping (a reward left out is off) ...
+    cfg = load_config('training/configs/tiny_grpo.yaml', ['rewards={imitation: 1.0}'],
+                      GRPOTrainConfig)
+    assert cfg.rewards == {'imitation': 1.0}
+    # ... while other mappings merge key by key
+    cfg = load_config('training/configs/tiny_sft.yaml', ['tiny={layers: 2}'])
+    assert cfg.tiny['layers'] == 2 and cfg.tiny['hidden'] == 256
