@@ -7,8 +7,9 @@ history kept in context) with the shipped tiny checkpoint (``models/ego-reasoner
 ``--model DIR``, or ``--build-tiny`` for a freshly built preset) and times step 1 and step N.
 Every decision generates exactly ``--new-tokens`` tokens (the stop tokens are disabled), so
 the steps differ only by their prompts. Each figure is the median over ``--reps`` episodes,
-for each torch thread count in ``--threads``; the greedy tokens of every step are compared
-between reuse on and off. The target of issue 7: step N at most 1.5x step 1 with reuse.
+for each torch thread count in ``--threads``, as wall time and as process CPU time (steadier
+on a shared machine); the greedy tokens of every step are compared between reuse on and off.
+The target of issue 7: step N at most 1.5x step 1 with reuse.
 Optionally (``--train``) also times one SFT training step (forward + backward + AdamW) on an
 8-image, ~600-text-token trajectory. The last stdout line is one JSON object.
 
@@ -44,8 +45,11 @@ def _episode(engine, steps: int, rng: np.random.Generator, settings) -> list[dic
     engine.reset()
     rows = []
     for step in range(1, steps + 1):
+        cpu = time.process_time()
         res = engine.generate(msgs, settings)
+        cpu = time.process_time() - cpu
         rows.append({'step': step, 'seconds': res.seconds, 'prefill_s': res.prefill_seconds,
+                     'cpu_s': cpu,
                      'prompt_tokens': res.prompt_tokens, 'prefill_tokens': res.prefill_tokens,
                      'new_tokens': res.completion_tokens, 'token_ids': res.token_ids})
         msgs.append(builder.assistant(res.text))
@@ -60,8 +64,8 @@ def _decision_times(engine, args, settings) -> dict:
     for label, reuse in (('reuse', True), ('no_reuse', False)):
         engine.reuse_prefix = reuse
         _episode(engine, 2, np.random.default_rng(0), settings)  # warm-up
-        runs = [_episode(engine, args.steps, np.random.default_rng(1), settings)
-                for _ in range(args.reps)]
+        runs = [_episode(engine, args.steps, np.random.default_rng(1 + rep), settings)
+                for rep in range(args.reps)]
         tokens[label] = [row['token_ids'] for row in runs[0]]
         for index in (0, args.steps - 1):
             rows = [run[index] for run in runs]
@@ -69,11 +73,13 @@ def _decision_times(engine, args, settings) -> dict:
             result[f'{key}_s'] = round(statistics.median(r['seconds'] for r in rows), 4)
             result[f'{key}_prefill_s'] = round(
                 statistics.median(r['prefill_s'] for r in rows), 4)
+            result[f'{key}_cpu_s'] = round(statistics.median(r['cpu_s'] for r in rows), 4)
             result[f'{key}_prompt_tokens'] = rows[0]['prompt_tokens']
             result[f'{key}_prefill_tokens'] = rows[0]['prefill_tokens']
             result[f'{key}_new_tokens'] = rows[0]['new_tokens']
-        result[f'{label}_ratio'] = round(
-            result[f'{label}_step{args.steps}_s'] / result[f'{label}_step1_s'], 3)
+        for name, unit in (('wall', 's'), ('cpu', 'cpu_s')):
+            result[f'{label}_ratio_{name}'] = round(
+                result[f'{label}_step{args.steps}_{unit}'] / result[f'{label}_step1_{unit}'], 3)
     result['identical_greedy_tokens'] = tokens['reuse'] == tokens['no_reuse']
     return result
 

@@ -4,13 +4,17 @@
 
 An embodied episode is one growing conversation: every turn repeats the whole history
 (system prompt, earlier images, earlier replies) and appends a few new tokens and images.
-:class:`HFEngine` keeps the key/value cache (``DynamicCache``) of the previous turn's full
-sequence, generated reply included, and on the next turn runs only the tokens after the
-longest common prefix, with the pixel values of the new images only and the M-RoPE
-position ids of the full sequence sliced to the new part. When the new prompt does not
-extend the cached tokens (a new episode, edited history) the cache is cut back to the
-common prefix, or dropped. Decoding is a plain token loop (greedy by default; temperature,
-top-k, top-p and repetition penalty on request), identical with and without the reuse.
+:class:`HFEngine` keeps the key/value cache of the previous turn's full sequence, generated
+reply included, and on the next turn runs only the tokens after the longest common prefix
+(equal token ids and equal image contents). The rest of a turn's work is kept flat along an
+episode as well: image grids are remembered by image content, so only the images after the
+reused prefix are preprocessed; only the turns after the previous prompt's last turn start
+are tokenised; the M-RoPE positions of the prefix are kept and only the new part's computed;
+decoded keys/values are appended into spare buffer capacity instead of re-concatenated.
+When the new prompt does not extend the cached one (a new episode, edited history) the
+cache is cut back to the common prefix, or dropped. Decoding is a plain token loop (greedy
+by default; temperature, top-k, top-p and repetition penalty on request), identical with and
+without the reuse.
 """
 
 from __future__ import annotations
@@ -200,6 +204,81 @@ def image_key(image: Any) -> tuple:
     raise TypeError(f'expected an ndarray, PIL image or path, got {type(image).__name__}')
 
 
+@functools.lru_cache(maxsize=1)
+def _buffered_layer_class() -> type:
+    """A ``DynamicLayer`` that appends into spare capacity instead of concatenating.
+
+    ``DynamicLayer.update`` copies the whole cache on every decoded token (``torch.cat``),
+    which makes a token's cost grow with the history; this layer grows its buffers
+    geometrically and exposes the filled part as a view, so appending is O(new tokens).
+    """
+    base = require('transformers.cache_utils', install='transformers',
+                   purpose='the hf backend').DynamicLayer
+
+    class BufferedLayer(base):
+        """Key/value buffers with spare capacity; ``keys``/``values`` view the filled part."""
+
+        def lazy_initialization(self, key_states, value_states) -> None:
+            super().lazy_initialization(key_states, value_states)
+            self._kbuf = self._vbuf = None
+            self._filled = 0
+
+        def _reserve(self, like_k, like_v, needed: int) -> None:
+            capacity = 0 if self._kbuf is None else self._kbuf.shape[-2]
+            if needed <= capacity:
+                return
+            capacity = max(needed, 2 * capacity, 256)
+            kbuf = like_k.new_empty(*like_k.shape[:-2], capacity, like_k.shape[-1])
+            vbuf = like_v.new_empty(*like_v.shape[:-2], capacity, like_v.shape[-1])
+            if self._filled:
+                kbuf[..., :self._filled, :] = self._kbuf[..., :self._filled, :]
+                vbuf[..., :self._filled, :] = self._vbuf[..., :self._filled, :]
+            self._kbuf, self._vbuf = kbuf, vbuf
+
+        def update(self, key_states, value_states, *args: Any, **kwargs: Any):
+            if not self.is_initialized:
+                self.lazy_initialization(key_states, value_states)
+            end = self._filled + key_states.shape[-2]
+            self._reserve(key_states, value_states, end)
+            self._kbuf[..., self._filled:end, :] = key_states
+            self._vbuf[..., self._filled:end, :] = value_states
+            self._filled = end
+            self.keys = self._kbuf[..., :end, :]
+            self.values = self._vbuf[..., :end, :]
+            return self.keys, self.values
+
+        def crop(self, tokens_to_remove: int) -> None:
+            if tokens_to_remove > 0:
+                raise ValueError('crop takes a negative number of tokens to remove')
+            if tokens_to_remove == 0 or not self.is_initialized:
+                return
+            self._filled = max(0, self._filled + tokens_to_remove)
+            self.keys = self._kbuf[..., :self._filled, :]
+            self.values = self._vbuf[..., :self._filled, :]
+
+        def reset(self) -> None:
+            self._kbuf = self._vbuf = None
+            self._filled = 0
+            super().reset()
+
+        def _adopt(self) -> None:
+            """Make the current ``keys``/``values`` the buffers (after a batch reshuffle)."""
+            self._kbuf, self._vbuf = self.keys, self.values
+            self._filled = self.keys.shape[-2]
+
+        def batch_repeat_interleave(self, repeats: int) -> None:
+            super().batch_repeat_interleave(repeats)
+            if self.is_initialized:
+                self._adopt()
+
+        def batch_select_indices(self, indices) -> None:
+            super().batch_select_indices(indices)
+            if self.is_initialized:
+                self._adopt()
+
+    return BufferedLayer
+
+
 @dataclass
 class _Prompt:
     """One call's prompt: token ids, image spans and what is known about each image."""
@@ -221,15 +300,21 @@ class HFEngine:
         settings: default generation settings.
         reuse_prefix: keep the KV cache between calls and reuse the common prefix.
 
-    The per-call work that does not depend on the model stays flat along an episode: the
-    image grid of every image seen is remembered by content (:func:`image_key`), so only
-    the images outside the reused prefix are preprocessed; the M-RoPE positions of the reused
-    prefix are kept and only the new part's are computed; the prefix match is one tensor
-    comparison. Calls are serialised with a lock, so one engine can serve several threads.
+    The per-call work besides the model stays flat along an episode: the image grid of every
+    image seen is remembered by content (:func:`image_key`), so only the images outside the
+    reused prefix are preprocessed; the previous prompt's token ids are kept up to its last
+    turn start, so only the new turns are tokenised; the M-RoPE positions of the reused prefix
+    are kept and only the new part's computed; the prefix match is one tensor comparison;
+    the cache layers append in place. Each shortcut is equal to the full computation
+    (``encode`` is the reference). Calls are serialised with a lock, so one engine can serve
+    several threads.
     """
 
     #: Image grids remembered (least recently used first out).
     grid_cache_size = 4096
+    #: Append decoded keys/values into spare capacity instead of re-concatenating.
+    buffered_cache = True
+    _TURN_MARKER = '<|im_start|>'
 
     def __init__(self, model: Any, processor: Any, settings: GenerationSettings | None = None,
                  *, reuse_prefix: bool = True) -> None:
@@ -250,6 +335,8 @@ class HFEngine:
         self._lock = threading.Lock()
         self._grids: OrderedDict[tuple, tuple[int, int, int]] = OrderedDict()
         self._image_settings_seen: tuple | None = None
+        # (prompt text, its ids, char and token index of its last turn start)
+        self._token_memo: tuple[str, Any, int, int] | None = None
         self._clear_cache()
 
     def _clear_cache(self) -> None:
@@ -318,6 +405,65 @@ class HFEngine:
             pixels[key] = part
         return pixels
 
+    def _encode_text(self, text: str):
+        """Token ids ``(1, n)`` of ``text`` as the processor's tokenizer call gives them."""
+        ids = self.processor.tokenizer([text], return_tensors='pt')['input_ids']
+        return ids.to(self.torch.long)
+
+    @functools.cached_property
+    def _turn_split_ok(self) -> bool:
+        """Whether ids(a + b) == ids(a) + ids(b) when ``b`` starts with ``<|im_start|>``.
+
+        True for tokenizers that split special tokens out before anything else and add no
+        BOS/EOS (Qwen2-VL's and the tiny preset's); then only the text after the last turn
+        start of the previous prompt needs tokenising.
+        """
+        marker = self._TURN_MARKER
+        tok = self.processor.tokenizer
+        marker_id = tok.convert_tokens_to_ids(marker)
+        if not isinstance(marker_id, int) or marker_id < 0 or marker_id == tok.unk_token_id:
+            return False
+        samples = [('<|im_start|>system\nYou are a robot.<|im_end|>\n',
+                    '<|im_start|>user\n look  at\n\nthis<|im_end|>\n'),
+                   ('a reply <DecisionMaking>x</DecisionMaking> \n', '<|im_start|> user '),
+                   ('text\n\n', '<|im_start|>assistant\n')]
+        for head, tail in samples:
+            whole = self._encode_text(head + tail)[0].tolist()
+            parts = self._encode_text(head)[0].tolist(), self._encode_text(tail)[0].tolist()
+            if whole != parts[0] + parts[1] or parts[1][:1] != [marker_id]:
+                return False
+        return not self._encode_text('').numel()
+
+    def _tokenize(self, text: str):
+        """Token ids ``(1, n)`` of the expanded prompt ``text``.
+
+        The previous prompt's ids are reused up to its last turn start when ``text`` extends
+        it there (the ids of a conversation do not change when turns are appended), so
+        only the new turns are tokenised; otherwise the whole text is.
+        """
+        torch = self.torch
+        memo = self._token_memo
+        if memo is not None and self._turn_split_ok:
+            prev_text, prev_ids, char_cut, tok_cut = memo
+            if text.startswith(self._TURN_MARKER, char_cut) \
+                    and text[:char_cut] == prev_text[:char_cut]:
+                tail = self._encode_text(text[char_cut:])
+                ids = torch.cat([prev_ids[:, :tok_cut], tail], dim=1)
+                self._remember_tokens(text, ids)
+                return ids
+        ids = self._encode_text(text)
+        self._remember_tokens(text, ids)
+        return ids
+
+    def _remember_tokens(self, text: str, ids) -> None:
+        marker_id = self.processor.tokenizer.convert_tokens_to_ids(self._TURN_MARKER)
+        starts = (ids[0] == marker_id).nonzero()
+        char_cut = text.rfind(self._TURN_MARKER)
+        if starts.numel() and char_cut > 0:
+            self._token_memo = (text, ids, char_cut, int(starts[-1, 0]))
+        else:
+            self._token_memo = None
+
     def _prepare(self, messages: Sequence[dict]) -> _Prompt:
         """Template, image grids (cached by content) and token ids of the whole prompt."""
         torch = self.torch
@@ -350,8 +496,7 @@ class HFEngine:
         for (t, h, w), part in zip(grids, parts[1:]):
             pieces.append(token * (t * h * w // merge))
             pieces.append(part)
-        ids = self.processor.tokenizer([''.join(pieces)], return_tensors='pt')['input_ids']
-        ids = ids.to(torch.long)
+        ids = self._tokenize(''.join(pieces))
         # image spans [start, end) in token indices
         is_image = (ids[0] == self.processor.image_token_id).to(torch.int8)
         edges = torch.diff(is_image, prepend=is_image.new_zeros(1),
@@ -410,6 +555,16 @@ class HFEngine:
         top = max(offset - 1, int(new.max())) if new.numel() else offset - 1
         return positions, top + 1 - length
 
+    def _new_cache(self):
+        """An empty ``DynamicCache``; full-attention layers append in place (buffered)."""
+        tf = require('transformers', purpose='the hf backend')
+        cache = tf.DynamicCache(config=self.model.config.get_text_config())
+        if self.buffered_cache:
+            layer_cls = _buffered_layer_class()
+            cache.layers = [layer_cls() if type(layer) is tf.cache_utils.DynamicLayer else layer
+                            for layer in cache.layers]
+        return cache
+
     # ------------------------------------------------------------- generation
     def generate(self, messages: Sequence[dict], settings: GenerationSettings | None = None,
                  **overrides: Any) -> GenerationResult:
@@ -429,8 +584,7 @@ class HFEngine:
         reuse = self._reusable(prompt)
         positions, delta = self._positions(prompt, reuse)
         if reuse == 0:
-            cache = require('transformers', purpose='the hf backend').DynamicCache(
-                config=self.model.config.get_text_config())
+            cache = self._new_cache()
         else:
             cache = self._cache
             drop = cache.get_seq_length() - reuse
