@@ -292,3 +292,18 @@ def test_scene_types_come_from_the_environment():
     assert 'Mug' in TYPES
     assert str(env.executed[0]) == 'pickup Mug'
     assert record.steps[1].action.target == NO_SUITABLE_OBJECT
+
+
+def test_timeout_error_raised_by_the_step_is_not_taken_for_the_step_timeout():
+    class RaisesTimeout(Policy):
+        name = 'raises-timeout'
+
+        def act(self, inp: PolicyInput) -> str:
+            raise TimeoutError('the robot did not answer')
+
+    with pytest.raises(EpisodeError) as info:
+        run_episode(RaisesTimeout(), FakeEnv(), INSTR, 'single_pickup',
+                    config=LoopConfig(step_timeout_s=30))
+    cause = info.value.__cause__
+    assert isinstance(cause, TimeoutError) and not isinstance(cause, StepTimeoutError)
+    assert 'the robot did not answer' in str(cause)

@@ -289,6 +289,8 @@ class _Runner:
         try:
             return future.result(timeout=timeout)
         except FutureTimeout:
+            if future.done():  # the call itself raised TimeoutError (the same class on 3.11)
+                return future.result()
             # The stuck call keeps the worker busy; later calls get a fresh pool.
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None

@@ -161,8 +161,8 @@ class RosStepEnvironment:
                                + (f' {target}' if target else ''))
         res = node.request(aid, payload)
         images = node.frames_for(res['frame_stamps'])
-        if node.mirror is not None:
-            node.wait_world(aid)
+        if node.mirror is not None and res['status'] in ('succeeded', 'failed'):
+            node.wait_world(aid)  # a rejected action never ran: no new world state comes
         feedback = res['feedback']
         if res['status'] == 'cancelled':
             raise TaskAbortedError(feedback)
