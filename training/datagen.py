@@ -32,7 +32,6 @@ from __future__ import annotations
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-import hashlib
 import json
 import logging
 import math
@@ -59,6 +58,7 @@ from ego_reasoner_ros.training.taskgen import (
     TaskGenConfig,
     generate_tasks,
     select_scene_dirs,
+    stable_int,
 )
 from ego_reasoner_ros.training.tasks import Task
 
@@ -81,13 +81,9 @@ _SINGLE_OBJECT = frozenset({'single_search', 'single_search_from_closerep', 'sin
                             'single_pickup_from_closerep', 'single_toggle'})
 
 
-def _stable(*parts: Any) -> int:
-    return int(hashlib.sha1('|'.join(map(str, parts)).encode()).hexdigest()[:12], 16)
-
-
 def search_rank_for(identity: str, seed: int) -> int:
     """The search variant of a task (0: correct place first, 1: second, 2: third)."""
-    u = (_stable(seed, identity, 'rank') % 10_000) / 10_000
+    u = (stable_int(seed, identity, 'rank') % 10_000) / 10_000
     acc = 0.0
     for rank, w in enumerate(RANK_WEIGHTS):
         acc += w
@@ -108,6 +104,21 @@ class _Phase:
     planned: bool = False
     observed: bool = False
     misses: list[str] = field(default_factory=list)
+
+
+def keys_of(task: Task) -> list[Action]:
+    """The task's key actions without the final ``end``."""
+    return [Action(a['action'], a.get('objectType') or None)
+            for a in task.metadata_actions if a['action'] != 'end']
+
+
+def closed_openable(world: Any, place: str) -> bool:
+    """Whether the instance ``navigate to place`` reaches is an openable that is closed."""
+    oid = world.instance_for(place)
+    if oid is None:
+        return False
+    obj = world.scene.get(oid)
+    return bool(obj and obj.openable and not world.is_open(oid))
 
 
 def find_phases(task: Task, keys: Sequence[Action]) -> dict[int, _Phase]:
@@ -185,10 +196,7 @@ class DataEnginePolicy(Policy):
         self.observe_prob = observe_prob
         self.rewriter = rewriter
         self.max_step = max_steps_for(task.tasktype)
-        self.keys: list[Action] = []
-        for a in task.metadata_actions:
-            if a['action'] != 'end':
-                self.keys.append(Action(a['action'], a.get('objectType') or None))
+        self.keys: list[Action] = keys_of(task)
 
     # ------------------------------------------------------------------ setup
     def reset(self, instruction: str, *, seed: int | None = None,
@@ -197,7 +205,7 @@ class DataEnginePolicy(Policy):
             raise ValueError('DataEnginePolicy needs the world state')
         self.world: Any = world
         self.instruction = instruction
-        self.rng = random.Random(_stable(self.seed, self.task.identity, 'policy'))
+        self.rng = random.Random(stable_int(self.seed, self.task.identity, 'policy'))
         self.i = 0
         self.queue: deque[tuple[Action, str]] = deque()
         self.prev_role = ''
@@ -213,13 +221,10 @@ class DataEnginePolicy(Policy):
         self.n_observes = 0
         self.n_probes = 0
         self._pending: tuple[Action, str] | None = None
-        self.phases = self._find_phases()
+        self.phases = find_phases(self.task, self.keys)
         for k, ph_ in enumerate(self.phases.values()):
             ph_.distractors = [None] * (self.search_rank if k == 0 else  # type: ignore[list-item]
                                         self.rng.choice((0, min(1, self.search_rank))))
-
-    def _find_phases(self) -> dict[int, _Phase]:
-        return find_phases(self.task, self.keys)
 
     # ------------------------------------------------------------------ world views
     def _visible_types(self) -> list[str]:
@@ -247,11 +252,7 @@ class DataEnginePolicy(Policy):
         return False
 
     def _closed_openable(self, place: str) -> bool:
-        oid = self.world.instance_for(place)
-        if oid is None:
-            return False
-        obj = self.world.scene.get(oid)
-        return bool(obj and obj.openable and not self.world.is_open(oid))
+        return closed_openable(self.world, place)
 
     def _pick_distractors(self, phase: _Phase, count: int) -> list[str]:
         key_types = {a.target for a in self.keys if a.target}

@@ -33,7 +33,7 @@ from ego_reasoner_ros.core.loop import max_steps_for
 from ego_reasoner_ros.core.parser import format_decision
 from ego_reasoner_ros.core.policy import Policy, PolicyInput
 from ego_reasoner_ros.sim_bridge.receptacles import ReceptacleCompat
-from ego_reasoner_ros.training.datagen import find_phases
+from ego_reasoner_ros.training.datagen import closed_openable, find_phases, keys_of
 from ego_reasoner_ros.training.tasks import Task
 
 logger = logging.getLogger(__name__)
@@ -93,7 +93,6 @@ class SweepExpertPolicy(Policy):
         if world is None:
             raise ValueError('the sweep expert needs the world state (world=...)')
         self.world = world
-        self.instruction = instruction
         self.phases = find_phases(self.task, self.keys)
         self.n_probes = 0  # failed navigations of the sweep (expected, not errors)
         self.n_visits = 0
@@ -171,9 +170,7 @@ class SweepExpertPolicy(Policy):
         return object_type in self.world.legal_types
 
     def _closed(self, place: str) -> bool:
-        oid = self.world.instance_for(place)
-        obj = self.world.scene.get(oid) if oid is not None else None
-        return bool(obj is not None and obj.openable and not self.world.is_open(oid))
+        return closed_openable(self.world, place)
 
     def _search(self, phase: Any, i: int,
                 note: str) -> Generator[tuple[Action, str], bool, tuple[int, str]]:
@@ -250,8 +247,3 @@ class SweepExpertPolicy(Policy):
                     else f'<Thinking>Go to {t}.</Thinking>')
         return f'<Thinking>{a.verb.value} {t or ""}.</Thinking>'
 
-
-def keys_of(task: Task) -> list[Action]:
-    """The task's key actions without the final ``end``."""
-    return [Action(a['action'], a.get('objectType') or None)
-            for a in task.metadata_actions if a['action'] != 'end']

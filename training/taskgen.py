@@ -158,7 +158,8 @@ def split_scenes(names: Sequence[str], val_fraction: float) -> set[str]:
     return set(scored[:n_val])
 
 
-def _stable_int(*parts: Any) -> int:
+def stable_int(*parts: Any) -> int:
+    """A run-independent 48-bit integer from ``parts`` (Python's ``hash`` is salted)."""
     return int(hashlib.sha1('|'.join(map(str, parts)).encode()).hexdigest()[:12], 16)
 
 
@@ -296,7 +297,7 @@ class _Builder:
         key = [f"{a['action']} {a['objectId']}" for a in actions]
         identity = (f"{self.ix.scene.name}-{TYPE_ABBREV[tasktype]}-"
                     f"{hashlib.sha1('|'.join(key).encode()).hexdigest()[:10]}")
-        rng = random.Random(_stable_int(self.cfg.seed, identity, 'wording'))
+        rng = random.Random(stable_int(self.cfg.seed, identity, 'wording'))
         if tasktype == LONG_RANGE:
             assert clauses is not None
             query = ph.render_long_instruction(clauses, rng, p_type=self.cfg.p_type_name)
@@ -641,7 +642,7 @@ def scene_tasks(scene: Scene, compat: ReceptacleCompat, cfg: TaskGenConfig,
     """
     if cfg.validate and replayer is None:
         replayer = KeyReplayer()
-    rng = random.Random(_stable_int(cfg.seed, scene.name, 'tasks'))
+    rng = random.Random(stable_int(cfg.seed, scene.name, 'tasks'))
     b = _Builder(SceneIndex(scene), compat, cfg, meta_path)
     per_type = max(1, math.ceil(cfg.tasks_per_scene / len(cfg.types))) * 2
     pools: dict[str, list[dict[str, Any]]] = {}
@@ -670,7 +671,7 @@ def scene_tasks(scene: Scene, compat: ReceptacleCompat, cfg: TaskGenConfig,
     # Round-robin over the types so every type gets its share.
     # The starting type depends on the scene, so that any prefix of the interleaved global
     # list is balanced across types too.
-    shift = _stable_int(cfg.seed, scene.name, 'shift') % len(cfg.types)
+    shift = stable_int(cfg.seed, scene.name, 'shift') % len(cfg.types)
     types = cfg.types[shift:] + cfg.types[:shift]
     out: list[dict[str, Any]] = []
     depth = 0
