@@ -122,14 +122,27 @@ class SweepExpertPolicy(Policy):
                 'wrong_places': self.n_visits, 'peeks': self.n_peeks}
 
     # ------------------------------------------------------------------ the script
-    def _plan(self) -> str:
-        """The task's operations with exact Types (what the instruction asks for)."""
+    def _ops(self) -> list[tuple[int, str]]:
+        """(key index, operation) for every pickup, put and toggle key action, in order."""
+        return [(k, f'{a.verb.value} {a.target}') for k, a in enumerate(self.keys)
+                if a.verb in (Verb.PICKUP, Verb.TOGGLE) + _PUT_VERBS and a.target]
+
+    def _plan(self, start: int = 0) -> str:
+        """The task's operations from key ``start`` on, with exact Types.
+
+        ``_plan(0)`` is what the instruction asks for. Every later thought restates what is
+        left (``Left: ...``), so the next operation is always a copy from the previous
+        reply rather than a count of what the history has done.
+        """
         if self.task.tasktype.startswith('single_search'):
             phase = next(iter(self.phases.values()), None)
             return f'find {phase.target}' if phase else 'find the object'
-        ops = [f'{a.verb.value} {a.target}' for a in self.keys
-               if a.verb in (Verb.PICKUP, Verb.TOGGLE) + _PUT_VERBS and a.target]
-        return ', '.join(dict.fromkeys(ops)) or 'complete the task'
+        ops = [op for k, op in self._ops() if k >= start]
+        return ', '.join(ops) or ('nothing' if start else 'complete the task')
+
+    def _think(self, i: int, text: str) -> str:
+        """A thought that starts with what is left of the plan from key ``i`` on."""
+        return f'<Thinking>Left: {self._plan(i)}. {text}</Thinking>'
 
     def _cost_after(self, i: int) -> int:
         """Steps the keys from ``i`` on still need (the final ``end`` included)."""
@@ -149,9 +162,9 @@ class SweepExpertPolicy(Policy):
                 continue
             a = self.keys[i]
             if peek is not None and a.verb == Verb.OPEN:
-                thought = f'<Thinking>Open {a.target} to look inside.</Thinking>'
+                thought = self._think(i, f'Open {a.target} to look inside.')
             else:
-                thought = self._key_thought(a, held)
+                thought = self._think(i, self._key_thought(a, held))
             ok = yield a, note + thought
             note = ''
             if not ok:
@@ -196,7 +209,7 @@ class SweepExpertPolicy(Policy):
                 if self.step + need >= self.max_step - 1:
                     continue
             ok = yield Action(_NAV, c), (
-                note + f'<Thinking>Search for {target}: try {c}.</Thinking>')
+                note + self._think(i, f'Search for {target}: try {c}.'))
             if not ok:
                 if direct:
                     raise _GiveUpError(f'navigate to {place}')
@@ -213,12 +226,12 @@ class SweepExpertPolicy(Policy):
                 self.n_peeks += 1
                 ok = yield Action(Verb.OPEN, c), (
                     f'<Observation>No {target} in view; {c} is closed.</Observation>'
-                    f'<Thinking>Open {c} to look inside.</Thinking>')
+                    + self._think(i, f'Open {c} to look inside.'))
                 if ok:
                     if self._visible(target) and not closerep and not search_only:
                         return i + 1, f'<Observation>{target} is inside {c}.</Observation>'
                     yield Action(Verb.CLOSE, c), (f'<Observation>No {target} inside.'
-                                                  f'</Observation><Thinking>Close {c}.</Thinking>')
+                                                  f'</Observation>' + self._think(i, f'Close {c}.'))
                 note = f'<Observation>{target} was not in {c}.</Observation>'
                 continue
             note = f'<Observation>No {target} at {c}.</Observation>'
@@ -230,20 +243,13 @@ class SweepExpertPolicy(Policy):
         return f'<Observation>{target} is here.</Observation>'
 
     def _key_thought(self, a: Action, held: str | None) -> str:
-        """The thought before a key action (its note comes from the search)."""
+        """The thought text before a key action (its note comes from the search)."""
         t = a.target
         if a.verb == Verb.PICKUP:
-            return f'<Thinking>Pick up {t}.</Thinking>'
+            return f'Pick up {t}.'
         if a.verb in _PUT_VERBS:
-            return f'<Thinking>Put {held or "it"} in {t}.</Thinking>'
-        if a.verb == Verb.OPEN:
-            return f'<Thinking>Open {t}.</Thinking>'
-        if a.verb == Verb.CLOSE:
-            return f'<Thinking>Close {t}.</Thinking>'
-        if a.verb == Verb.TOGGLE:
-            return f'<Thinking>Toggle {t}.</Thinking>'
+            return f'Put {held or "it"} in {t}.'
         if a.verb == _NAV:
-            return (f'<Thinking>Bring {held} to {t}.</Thinking>' if held
-                    else f'<Thinking>Go to {t}.</Thinking>')
-        return f'<Thinking>{a.verb.value} {t or ""}.</Thinking>'
+            return f'Bring {held} to {t}.' if held else f'Go to {t}.'
+        return f'{a.verb.value.capitalize()} {t or ""}.'
 
