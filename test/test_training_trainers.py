@@ -101,6 +101,37 @@ def test_loss_mask_covers_only_assistant_tokens(sft_run, data_dir):
         assert not bool(((ids == proc.image_token_id) & (labels != -100)).any())
 
 
+def test_first_turn_rows_end_at_the_plan_and_keep_their_image(sft_run, data_dir):
+    from trl.trainer.sft_trainer import DataCollatorForVisionLanguageModeling
+
+    from ego_reasoner_ros.training.processor import load_processor
+    from ego_reasoner_ros.training.train_data import load_sft_dataset
+
+    full = load_sft_dataset(data_dir)
+    only = load_sft_dataset(data_dir, first_turns='only')
+    mixed = load_sft_dataset(data_dir, first_turns='add', seed=1)
+    assert len(only) == len(full) and len(mixed) == 2 * len(full)
+    for long_row, short in zip(full, only):
+        roles = [m['role'] for m in short['messages']]
+        assert roles[-1] == 'assistant' and roles.count('assistant') == 1
+        assert short['messages'] == long_row['messages'][:len(roles)]
+        n_blocks = sum(b['type'] == 'image' for m in short['messages'] for b in m['content'])
+        assert n_blocks == len(short['images']) >= 1
+        assert len(short['images']) < len(long_row['images'])
+    assert sorted(len(r['messages']) for r in mixed) == sorted(
+        [len(r['messages']) for r in full] + [len(r['messages']) for r in only])
+    with pytest.raises(ValueError, match='first_turns'):
+        load_sft_dataset(data_dir, first_turns='some')
+    # short and long rows batch together: the loss covers exactly each row's replies
+    proc = load_processor(sft_run[1]['final'])
+    collator = DataCollatorForVisionLanguageModeling(processor=proc, assistant_only_loss=True)
+    batch = collator([dict(only[0]), dict(full[1])])
+    first_reply = next(b['text'] for m in only[0]['messages'] if m['role'] == 'assistant'
+                       for b in m['content'] if b['type'] == 'text')
+    kept = batch['labels'][0][batch['labels'][0] != -100].tolist()
+    assert proc.tokenizer.decode(kept) == first_reply + '<|im_end|>'
+
+
 def test_grpo_runs_logs_rewards_and_changes_parameters(sft_run, data_dir, tmp_path):
     from ego_reasoner_ros.training.grpo import GRPOTrainConfig, run_grpo
     from ego_reasoner_ros.training.processor import load_model_and_processor

@@ -50,6 +50,9 @@ class TrainConfig:
         min_pixels / max_pixels: image pixel budget during training.
         torch_threads: ``torch.set_num_threads``.
         limit: use only the first N dataset rows.
+        first_turns: ``none``, ``add`` or ``only``: mix in (or train on only) each
+            trajectory's first turn, the instruction-to-plan step (see
+            :func:`~ego_reasoner_ros.training.train_data.load_sft_dataset`).
         trainer: extra ``SFTConfig`` / ``GRPOConfig`` fields, passed through.
     """
 
@@ -78,6 +81,7 @@ class TrainConfig:
     max_pixels: int | None = None
     torch_threads: int | None = None
     limit: int | None = None
+    first_turns: str = 'none'
     dtype: str = 'auto'
     trainer: dict[str, Any] = field(default_factory=dict)
 
@@ -98,6 +102,8 @@ class TrainConfig:
             raise ValueError('learning_rate must be positive')
         if self.per_device_train_batch_size < 1 or self.gradient_accumulation_steps < 1:
             raise ValueError('batch size and gradient accumulation must be >= 1')
+        if self.first_turns not in ('none', 'add', 'only'):
+            raise ValueError(f'first_turns must be none, add or only, got {self.first_turns!r}')
         if self.lora is not None and not isinstance(self.lora, dict):
             raise ValueError('lora must be a mapping (r, alpha, dropout, target_modules)')
 
@@ -299,7 +305,8 @@ def run_sft(cfg: TrainConfig, *, resume: bool | str = False) -> dict[str, Any]:
     trl = require('trl', purpose='SFT')
     from ego_reasoner_ros.training import train_data
 
-    dataset = train_data.load_sft_dataset(cfg.data, limit=cfg.limit)
+    dataset = train_data.load_sft_dataset(cfg.data, limit=cfg.limit,
+                                          first_turns=cfg.first_turns, seed=cfg.seed)
 
     def corpus():
         return train_data.corpus_from_rows(train_data.load_rows(cfg.data))

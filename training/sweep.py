@@ -230,8 +230,9 @@ class SweepExpertPolicy(Policy):
                 if ok:
                     if self._visible(target) and not closerep and not search_only:
                         return i + 1, f'<Observation>{target} is inside {c}.</Observation>'
-                    yield Action(Verb.CLOSE, c), (f'<Observation>No {target} inside.'
-                                                  f'</Observation>' + self._think(i, f'Close {c}.'))
+                    yield Action(Verb.CLOSE, c), (
+                        f'<Observation>No {target} inside.</Observation>'
+                        + self._think(i, f'Close {c}.'))
                 note = f'<Observation>{target} was not in {c}.</Observation>'
                 continue
             note = f'<Observation>No {target} at {c}.</Observation>'

@@ -26,6 +26,7 @@ import json
 import logging
 import os
 from pathlib import Path
+import random
 import re
 from typing import Any
 
@@ -180,8 +181,39 @@ def _dataset(rows: list[dict[str, Any]]):
     return ds
 
 
-def load_sft_dataset(source: str | os.PathLike, *, limit: int | None = None):
-    """TRL conversational vision rows for ``SFTTrainer``."""
+FIRST_TURNS = ('none', 'add', 'only')
+
+
+def first_turn(row: dict[str, Any]) -> dict[str, Any]:
+    """The row cut after its first assistant turn, with only the images that part shows.
+
+    A first turn is short (system, task, one view, the plan), so many of them fit in the
+    time one long trajectory takes; they teach the instruction-to-plan mapping that every
+    later turn copies from.
+    """
+    messages = []
+    for msg in row['messages']:
+        messages.append(msg)
+        if msg['role'] == 'assistant':
+            break
+    n_images = sum(1 for m in messages for b in m['content'] if b.get('type') == 'image')
+    return {'messages': messages, 'images': row['images'][:n_images]}
+
+
+def load_sft_dataset(source: str | os.PathLike, *, limit: int | None = None,
+                     first_turns: str = 'none', seed: int = 0):
+    """TRL conversational vision rows for ``SFTTrainer``.
+
+    Args:
+        source: sharegpt folder / file or saved dataset.
+        limit: use only the first N rows.
+        first_turns: ``none`` (whole trajectories), ``add`` (each trajectory plus its first
+            turn as a row of its own, shuffled together) or ``only`` (first turns only: a
+            short plan stage before the trajectory stage).
+        seed: shuffle seed for ``add``.
+    """
+    if first_turns not in FIRST_TURNS:
+        raise ValueError(f'first_turns must be one of {FIRST_TURNS}, got {first_turns!r}')
     rows = load_rows(source)
     if limit:
         rows = rows[:limit]
@@ -189,7 +221,12 @@ def load_sft_dataset(source: str | os.PathLike, *, limit: int | None = None):
         if not any(m['role'] == 'assistant' for m in row['messages']):
             raise DataError(f'row {i}: no assistant turn to learn from')
     keep = [{'messages': r['messages'], 'images': r['images']} for r in rows]
-    logger.info('SFT dataset: %d trajectories, %d images', len(keep),
+    if first_turns == 'only':
+        keep = [first_turn(r) for r in keep]
+    elif first_turns == 'add':
+        keep = keep + [first_turn(r) for r in keep]
+        random.Random(seed).shuffle(keep)
+    logger.info('SFT dataset: %d rows (first_turns=%s), %d images', len(keep), first_turns,
                 sum(len(r['images']) for r in keep))
     return _dataset(keep)
 
