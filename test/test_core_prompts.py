@@ -74,6 +74,20 @@ def test_first_turn_holds_image_instruction_menu_and_format(style, put, absent):
         assert f'<{tag}>' in text
 
 
+def test_task_last_layout_and_legacy_records():
+    new = texts(PromptBuilder().first_turn('Find the Apple.', [frame()]))[0]
+    old = texts(PromptBuilder(PromptConfig(task_last=False)).first_turn(
+        'Find the Apple.', [frame()]))[0]
+    assert new.endswith('\n\nTask: Find the Apple.')
+    assert old.splitlines()[1] == 'Task: Find the Apple.' and not old.endswith('Apple.')
+    assert sorted(filter(None, new.splitlines())) == sorted(filter(None, old.splitlines()))
+    # a config stored before task_last existed (ego-er-prompt-1) reads as the old layout
+    assert PromptConfig.from_dict({'menu_style': 'local'}).task_last is False
+    assert PromptConfig.from_dict(PromptConfig().to_dict()) == PromptConfig()
+    with pytest.raises(ValueError, match='task_last'):
+        PromptConfig(task_last='yes')
+
+
 def test_first_turn_rejects_empty_instruction_and_bad_images():
     with pytest.raises(ValueError):
         PromptBuilder().first_turn('  ', [frame()])

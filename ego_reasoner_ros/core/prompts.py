@@ -29,7 +29,7 @@ from ego_reasoner_ros.core.actions import Action, Verb
 logger = logging.getLogger(__name__)
 
 #: Bump whenever any prompt wording changes; stored in every episode record.
-PROMPT_VERSION = 'ego-er-prompt-1'
+PROMPT_VERSION = 'ego-er-prompt-2'
 
 FEEDBACK_TOKEN = '<|feedback|>'
 IMAGE_PLACEHOLDER = '<image>'
@@ -60,17 +60,23 @@ class PromptConfig:
             (left | back | right) instead of three separate pictures; only the menu gloss
             changes, the image count always follows what the environment returned.
         include_feedback_token: prefix failure turns with ``<|feedback|>``.
+        task_last: put the task at the end of the first turn, right before the reply
+            (``ego-er-prompt-2``); False keeps the ``ego-er-prompt-1`` layout, task first
+            and the command menu after it. A small model learns to copy the task's object
+            Types into its plan far sooner when nothing stands between the task and the
+            reply (docs/training-log.md, session 3).
     """
 
     menu_style: str = 'local'
     observe_as_composite: bool = False
     include_feedback_token: bool = True
+    task_last: bool = True
 
     def __post_init__(self) -> None:
         if self.menu_style not in MENU_STYLES:
             raise ValueError(
                 f'menu_style must be one of {MENU_STYLES}, got {self.menu_style!r}')
-        for name in ('observe_as_composite', 'include_feedback_token'):
+        for name in ('observe_as_composite', 'include_feedback_token', 'task_last'):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f'{name} must be a bool, got {getattr(self, name)!r}')
 
@@ -80,10 +86,16 @@ class PromptConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> PromptConfig:
-        """Build from :meth:`to_dict` output, ignoring unknown keys."""
+        """Build from :meth:`to_dict` output, ignoring unknown keys.
+
+        A stored config without ``task_last`` was written with ``ego-er-prompt-1``, whose
+        first turn put the task first, so it reads as ``task_last=False``.
+        """
         data = data or {}
         known = {k: data[k] for k in ('menu_style', 'observe_as_composite',
-                                      'include_feedback_token') if k in data}
+                                      'include_feedback_token', 'task_last') if k in data}
+        if data and 'task_last' not in data:
+            known['task_last'] = False
         return cls(**known)
 
 
@@ -114,9 +126,8 @@ class PromptBuilder:
         """The initial view(s), the instruction, the action menu and the answer format."""
         if not instruction or not instruction.strip():
             raise ValueError('instruction must be a non-empty string')
-        text = (
-            'This is what the robot sees right now.\n'
-            f'Task: {instruction.strip()}\n\n'
+        task = f'Task: {instruction.strip()}'
+        rules = (
             'Available commands (replace <object> with an object type from the room, '
             'e.g. CounterTop or Apple):\n'
             f'{self.menu_text()}\n\n'
@@ -127,6 +138,10 @@ class PromptBuilder:
             '<DecisionMaking>navigate to Fridge</DecisionMaking>. '
             'Use the lowercase command words exactly as listed.'
         )
+        if self.config.task_last:
+            text = f'This is what the robot sees right now.\n\n{rules}\n\n{task}'
+        else:
+            text = f'This is what the robot sees right now.\n{task}\n\n{rules}'
         return self._user(images, text)
 
     def after_success(self, action: Action, images: Sequence[imgs.ImageLike]) -> Message:
