@@ -50,8 +50,8 @@ class TrainConfig:
         min_pixels / max_pixels: image pixel budget during training.
         torch_threads: ``torch.set_num_threads``.
         limit: use only the first N dataset rows.
-        first_turns: ``none``, ``add`` or ``only``: mix in (or train on only) each
-            trajectory's first turn, the instruction-to-plan step (see
+        first_turns: ``none``, ``add``, ``only`` or ``text``: mix in (or train on only)
+            each trajectory's first turn, the instruction-to-plan step (see
             :func:`~ego_reasoner_ros.training.train_data.load_sft_dataset`).
         trainer: extra ``SFTConfig`` / ``GRPOConfig`` fields, passed through.
     """
@@ -102,8 +102,9 @@ class TrainConfig:
             raise ValueError('learning_rate must be positive')
         if self.per_device_train_batch_size < 1 or self.gradient_accumulation_steps < 1:
             raise ValueError('batch size and gradient accumulation must be >= 1')
-        if self.first_turns not in ('none', 'add', 'only'):
-            raise ValueError(f'first_turns must be none, add or only, got {self.first_turns!r}')
+        if self.first_turns not in ('none', 'add', 'only', 'text'):
+            raise ValueError(
+                f'first_turns must be none, add, only or text, got {self.first_turns!r}')
         if self.lora is not None and not isinstance(self.lora, dict):
             raise ValueError('lora must be a mapping (r, alpha, dropout, target_modules)')
 

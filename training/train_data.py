@@ -181,7 +181,7 @@ def _dataset(rows: list[dict[str, Any]]):
     return ds
 
 
-FIRST_TURNS = ('none', 'add', 'only')
+FIRST_TURNS = ('none', 'add', 'only', 'text')
 
 
 def first_turn(row: dict[str, Any]) -> dict[str, Any]:
@@ -200,6 +200,31 @@ def first_turn(row: dict[str, Any]) -> dict[str, Any]:
     return {'messages': messages, 'images': row['images'][:n_images]}
 
 
+def task_line(row: dict[str, Any]) -> str:
+    """The ``Task: ...`` line of the row's first user turn (either prompt layout)."""
+    for msg in row['messages']:
+        if msg['role'] != 'user':
+            continue
+        lines = [line for b in msg['content'] if b.get('type') == 'text'
+                 for line in (b.get('text') or '').splitlines() if line.startswith('Task: ')]
+        if lines:
+            return lines[-1]
+        break
+    raise DataError('the first user turn has no "Task: ..." line')
+
+
+def task_to_plan(row: dict[str, Any]) -> dict[str, Any]:
+    """Text only: the task line alone, answered by the first reply (no menu, no image).
+
+    The shortest form of the instruction-to-plan step: a warm-up in which a small model
+    from scratch learns to copy the task's objects into its plan within minutes, before it
+    meets the same step inside the full prompt.
+    """
+    reply = next(m for m in first_turn(row)['messages'] if m['role'] == 'assistant')
+    return {'messages': [{'role': 'user', 'content': [{'type': 'text', 'text': task_line(row)}]},
+                         reply], 'images': []}
+
+
 def load_sft_dataset(source: str | os.PathLike, *, limit: int | None = None,
                      first_turns: str = 'none', seed: int = 0):
     """TRL conversational vision rows for ``SFTTrainer``.
@@ -209,7 +234,8 @@ def load_sft_dataset(source: str | os.PathLike, *, limit: int | None = None,
         limit: use only the first N rows.
         first_turns: ``none`` (whole trajectories), ``add`` (each trajectory plus its first
             turn as a row of its own, shuffled together) or ``only`` (first turns only: a
-            short plan stage before the trajectory stage).
+            short plan stage before the trajectory stage) or ``text`` (only the task line
+            and the first reply, no image: a warm-up, see :func:`task_to_plan`).
         seed: shuffle seed for ``add``.
     """
     if first_turns not in FIRST_TURNS:
@@ -223,6 +249,8 @@ def load_sft_dataset(source: str | os.PathLike, *, limit: int | None = None,
     keep = [{'messages': r['messages'], 'images': r['images']} for r in rows]
     if first_turns == 'only':
         keep = [first_turn(r) for r in keep]
+    elif first_turns == 'text':
+        keep = [task_to_plan(r) for r in keep]
     elif first_turns == 'add':
         keep = keep + [first_turn(r) for r in keep]
         random.Random(seed).shuffle(keep)
