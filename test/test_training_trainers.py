@@ -120,6 +120,14 @@ def test_first_turn_rows_end_at_the_plan_and_keep_their_image(sft_run, data_dir)
         assert len(short['images']) < len(long_row['images'])
     assert sorted(len(r['messages']) for r in mixed) == sorted(
         [len(r['messages']) for r in full] + [len(r['messages']) for r in only])
+    text = load_sft_dataset(data_dir, first_turns='text')
+    for short, warm in zip(only, text):
+        assert [m['role'] for m in warm['messages']] == ['user', 'assistant']
+        assert warm['images'] == []
+        line = warm['messages'][0]['content'][0]['text']
+        assert line.startswith('Task: ') and '\n' not in line
+        assert line in short['messages'][1]['content'][-1]['text']
+        assert warm['messages'][1] == short['messages'][-1]
     with pytest.raises(ValueError, match='first_turns'):
         load_sft_dataset(data_dir, first_turns='some')
     # short and long rows batch together: the loss covers exactly each row's replies
