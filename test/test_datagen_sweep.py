@@ -92,3 +92,36 @@ def test_sweep_trajectories_succeed_and_search_only_present_places(world_tasks) 
 def test_datagen_config_rejects_unknown_expert(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match='expert'):
         datagen.DatagenConfig(out_dir=tmp_path, procedural=1, expert='oracle')
+
+
+def test_mistaken_pickups_fail_and_the_search_goes_on(world_tasks) -> None:
+    sim, replay_sim = datagen.make_sim(64), datagen.make_sim(64, render=False)
+    compat = ReceptacleCompat.builtin()
+    mistakes = 0
+    for rec in world_tasks:
+        task = datagen.task_from_record(rec)
+        record, verdict = datagen.run_task(task, sim, seed=0, scene=rec['scene_path'],
+                                           compat=compat, expert='sweep', failure_prob=1.0)
+        if not verdict.kept:
+            continue
+        n = record.metadata['expert']['mistaken_pickups']
+        failed = [k for k, s in enumerate(record.steps) if s.executed and not s.success]
+        wrong = [k for k in failed if record.steps[k].action.verb == Verb.PICKUP]
+        assert len(wrong) == n
+        for k in wrong:
+            # the pickup came right after reaching a place, and the next reply reflects on it
+            assert record.steps[k - 1].action.verb == Verb.NAVIGATE_TO
+            assert record.steps[k - 1].success
+            nxt = record.steps[k + 1]
+            assert '<Reflection>' in nxt.raw_output
+            assert nxt.action.verb == Verb.NAVIGATE_TO
+            assert nxt.action.target != record.steps[k - 1].action.target
+        mistakes += n
+        score = metrics.score_trajectory(record.trajectory_entries(), task.key_actions,
+                                         tasktype=task.tasktype, taskname=task.taskname)
+        assert score.success == 1
+        assert replay_episode(record, rec, replay_sim) == []
+    assert mistakes > 0
+    with pytest.raises(ValueError, match='failure_prob'):
+        from ego_reasoner_ros.training.sweep import SweepExpertPolicy
+        SweepExpertPolicy(datagen.task_from_record(world_tasks[0]), failure_prob=2.0)

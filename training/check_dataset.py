@@ -62,7 +62,8 @@ def replay_episode(record: EpisodeRecord, task_rec: dict[str, Any], sim: Any) ->
         problems.append(f'replay differs: recorded {old} vs replayed {new}')
     expert = record.metadata.get('expert') or {}
     # deliberate failures of the expert (probes, unreachable sweep places) are part of the data
-    planned = int(expert.get('probes', 0)) + int(expert.get('failed_navigations', 0))
+    planned = sum(int(expert.get(k, 0))
+                  for k in ('probes', 'failed_navigations', 'mistaken_pickups'))
     verdict = judge(again, task, env.world, initial.get('state'), allowed_failures=planned)
     if not verdict.kept:
         problems.append(f'replay not a success: {verdict.reason}')

@@ -593,7 +593,7 @@ def run_task(task: Task, sim: Any, *, seed: int, search_rank: int | None = None,
         from ego_reasoner_ros.training.sweep import SweepExpertPolicy
 
         rank = 0
-        policy = SweepExpertPolicy(task, compat=compat)
+        policy = SweepExpertPolicy(task, compat=compat, failure_prob=failure_prob, seed=seed)
     elif expert == 'engine':
         policy = DataEnginePolicy(task, search_rank=rank, seed=seed, compat=compat,
                                   rewriter=rewriter, failure_prob=failure_prob)
@@ -603,7 +603,7 @@ def run_task(task: Task, sim: Any, *, seed: int, search_rank: int | None = None,
                          seed=seed, episode_id=episode_id or f'{task.identity}-v{rank}',
                          scene=task.scene)
     verdict = judge(record, task, env.world, initial.get('state'),
-                    allowed_failures=policy.n_probes)
+                    allowed_failures=policy.n_probes + getattr(policy, 'n_mistakes', 0))
     record.metadata.update({
         'task_identity': str(task.identity), 'taskname': task.taskname,
         'key_actions': list(task.key_actions), 'expert': policy.stats(),

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Generator
 import logging
+import random
 from typing import Any
 
 from ego_reasoner_ros.core.actions import Action, Verb
@@ -77,8 +78,13 @@ class SweepExpertPolicy(Policy):
     needs_world = True
     needs_images = False
 
-    def __init__(self, task: Task, *, compat: ReceptacleCompat | None = None) -> None:
+    def __init__(self, task: Task, *, compat: ReceptacleCompat | None = None,
+                 failure_prob: float = 0.0, seed: int = 0) -> None:
+        if not 0.0 <= failure_prob <= 1.0:
+            raise ValueError(f'failure_prob must be in [0, 1], got {failure_prob}')
         self.task = task
+        self.failure_prob = failure_prob
+        self.seed = seed
         self.compat = compat or ReceptacleCompat.builtin()
         self.keys: list[Action] = keys_of(task)
         self.max_step = max_steps_for(task.tasktype)
@@ -89,7 +95,6 @@ class SweepExpertPolicy(Policy):
     def reset(self, instruction: str, *, seed: int | None = None,
               world: object | None = None) -> None:
         """Plan from the key actions; the world is read at every step for what is in view."""
-        del seed
         if world is None:
             raise ValueError('the sweep expert needs the world state (world=...)')
         self.world = world
@@ -97,6 +102,8 @@ class SweepExpertPolicy(Policy):
         self.n_probes = 0  # failed navigations of the sweep (expected, not errors)
         self.n_visits = 0
         self.n_peeks = 0
+        self.n_mistakes = 0
+        self.rng = random.Random(f'{self.seed}-{seed}-{self.task.identity}')
         self.step = 0
         self.started = False
         self._gen = self._script()
@@ -119,7 +126,8 @@ class SweepExpertPolicy(Policy):
     def stats(self) -> dict[str, Any]:
         """Counters stored in the episode metadata."""
         return {'expert': 'sweep', 'failed_navigations': self.n_probes,
-                'wrong_places': self.n_visits, 'peeks': self.n_peeks}
+                'wrong_places': self.n_visits, 'peeks': self.n_peeks,
+                'mistaken_pickups': self.n_mistakes}
 
     # ------------------------------------------------------------------ the script
     def _ops(self) -> list[tuple[int, str]]:
@@ -222,6 +230,20 @@ class SweepExpertPolicy(Policy):
             if self._visible(target) and not closerep:
                 # the object is right here: act on it (key actions match by Type)
                 return i + 1, f'<Observation>{target} is here.</Observation>'
+            if (self.failure_prob and not search_only and nxt is not None
+                    and nxt.verb == Verb.PICKUP
+                    and self.rng.random() < self.failure_prob
+                    and self.step + 2 + self._cost_after(i) < self.max_step - 1):
+                # a misread view: try to pick up what is not there, then search on (the
+                # recovery a learned policy needs after a wrong guess from a small image)
+                self.n_mistakes += 1
+                ok = yield Action(Verb.PICKUP, target), (
+                    f'<Observation>{target} is here.</Observation>'
+                    + self._think(i, f'Pick up {target}.'))
+                if ok:
+                    raise _GiveUpError(f'pickup {target} at a wrong place succeeded')
+                note = f'<Reflection>{target} is not at {c}.</Reflection>'
+                continue
             if c != target and self._closed(c) and not (search_only and not closerep):
                 self.n_peeks += 1
                 ok = yield Action(Verb.OPEN, c), (
