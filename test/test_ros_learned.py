@@ -3,7 +3,7 @@
 """The shipped learned policy drives the embedded simulator through the ROS graph.
 
 Greedy decoding on a pinned public case the shipped checkpoint solves in evaluation (identity
-345, a search in FloorPlan201); the policy sees only the camera frames and text.
+81, a toggle in FloorPlan1); the policy sees only the camera frames and text.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from ros_graph_helpers import DATA, REPO, LockedBuffer, Probe, case_task, start_
 pytestmark = [pytest.mark.ros, pytest.mark.slow, pytest.mark.training]
 
 MODEL = REPO / 'models' / 'ego-reasoner-tiny'
-PINNED = 345
+PINNED = 81
 
 
 @pytest.mark.skipif(not (DATA / 'test_public.json').is_file(), reason='public data absent')
