@@ -387,6 +387,12 @@ def _split_clauses(items: Sequence[Any]) -> list[list[Any]]:
     return [c for c in clauses if c]
 
 
+def _modifies_mention(clause: Sequence[Any], k: int, prev: str) -> bool:
+    """Word ``k`` is an adjective between an article and a mention ("the open drawer")."""
+    following = clause[k + 1] if k + 1 < len(clause) else None
+    return prev in ('a', 'an', 'the') and isinstance(following, _Mention)
+
+
 def _cues(clause: Sequence[Any]) -> list[tuple[int, str, str]]:
     """``(index, kind, word)`` of the verb cues of a clause, in order."""
     words = [w if isinstance(w, str) else '' for w in clause]
@@ -405,8 +411,7 @@ def _cues(clause: Sequence[Any]) -> list[tuple[int, str, str]]:
         elif w in ('look', 'looking', 'peek', 'glance') and prev in ('a', 'another'):
             continue
         elif w in _WASH:
-            following = clause[k + 1] if k + 1 < len(clause) else None
-            if prev in ('a', 'an', 'the') and isinstance(following, _Mention):
+            if _modifies_mention(clause, k, prev):
                 continue  # "a clean plate"
             kind = 'wash'
         elif w in _HEAT:
@@ -425,8 +430,7 @@ def _cues(clause: Sequence[Any]) -> list[tuple[int, str, str]]:
                 continue
             kind = 'close'
         elif w in _OPEN:
-            following = clause[k + 1] if k + 1 < len(clause) else None
-            if prev in ('the', 'an', 'a') and isinstance(following, _Mention):
+            if _modifies_mention(clause, k, prev):
                 continue  # "the open drawer"
             kind = 'open'
         elif w in _TOGGLE:
