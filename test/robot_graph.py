@@ -11,7 +11,8 @@ records the executor's results.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 import json
 from pathlib import Path
 import sys
@@ -51,6 +52,19 @@ def overlay_prefix() -> Path:
         return build_overlay()
     except OverlayUnavailableError as exc:
         pytest.skip(f'nav2_msgs stand-in unavailable: {exc}')
+
+
+@contextmanager
+def robot_graph(env: dict[str, str], workdir: Path, **kwargs: Any) -> Iterator[RobotGraph]:
+    """A started :class:`RobotGraph` (skips without the stand-in); on exit every process
+    must have stopped, and the graph's output is printed for the test report."""
+    graph = RobotGraph(env, overlay_prefix(), workdir, **kwargs)
+    try:
+        yield graph
+    finally:
+        codes = graph.close()
+        print(graph.out.text()[-4000:])
+        assert all(c is not None for c in codes.values()), 'a process survived'
 
 
 class RobotGraph:

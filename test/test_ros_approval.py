@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from robot_graph import RobotGraph, overlay_prefix
+from robot_graph import robot_graph
 from ros_graph_helpers import wait_until
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
@@ -23,16 +23,10 @@ TIMEOUT_S = 2.0
 
 @pytest.fixture(scope='module')
 def graph(ros_env, tmp_path_factory):
-    prefix = overlay_prefix()
-    g = RobotGraph(ros_env, prefix, tmp_path_factory.mktemp('approval'), nav_duration=0.2,
-                   executor_params={'approval_verbs': ['pickup', 'open'],
-                                    'approval_timeout_s': TIMEOUT_S})
-    try:
+    with robot_graph(ros_env, tmp_path_factory.mktemp('approval'), nav_duration=0.2,
+                     executor_params={'approval_verbs': ['pickup', 'open'],
+                                      'approval_timeout_s': TIMEOUT_S}) as g:
         yield g
-    finally:
-        codes = g.close()
-        print(g.out.text()[-4000:])
-        assert all(c is not None for c in codes.values()), 'a process survived'
 
 
 def _waiting(graph, aid):

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from robot_graph import RobotGraph, overlay_prefix
+from robot_graph import robot_graph
 from ros_graph_helpers import wait_until
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
@@ -23,14 +23,8 @@ NAV_S = 3.0
 
 @pytest.fixture(scope='module')
 def graph(ros_env, tmp_path_factory):
-    prefix = overlay_prefix()
-    g = RobotGraph(ros_env, prefix, tmp_path_factory.mktemp('estop'), nav_duration=NAV_S)
-    try:
+    with robot_graph(ros_env, tmp_path_factory.mktemp('estop'), nav_duration=NAV_S) as g:
         yield g
-    finally:
-        codes = g.close()
-        print(g.out.text()[-4000:])
-        assert all(c is not None for c in codes.values()), 'a process survived'
 
 
 def test_estop_cancels_the_goal_and_blocks_actions_until_released(graph):
