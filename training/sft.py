@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ego_reasoner_ros.core.errors import require
+from ego_reasoner_ros.training.train_data import FIRST_TURNS
 
 logger = logging.getLogger(__name__)
 
@@ -102,9 +103,8 @@ class TrainConfig:
             raise ValueError('learning_rate must be positive')
         if self.per_device_train_batch_size < 1 or self.gradient_accumulation_steps < 1:
             raise ValueError('batch size and gradient accumulation must be >= 1')
-        if self.first_turns not in ('none', 'add', 'only', 'text'):
-            raise ValueError(
-                f'first_turns must be none, add, only or text, got {self.first_turns!r}')
+        if self.first_turns not in FIRST_TURNS:
+            raise ValueError(f'first_turns must be one of {FIRST_TURNS}, got {self.first_turns!r}')
         if self.lora is not None and not isinstance(self.lora, dict):
             raise ValueError('lora must be a mapping (r, alpha, dropout, target_modules)')
 
