@@ -125,3 +125,43 @@ def test_mistaken_pickups_fail_and_the_search_goes_on(world_tasks) -> None:
     with pytest.raises(ValueError, match='failure_prob'):
         from ego_reasoner_ros.training.sweep import SweepExpertPolicy
         SweepExpertPolicy(datagen.task_from_record(world_tasks[0]), failure_prob=2.0)
+
+
+def test_instruction_sweep_plans_from_the_instruction_and_succeeds(world_tasks) -> None:
+    """``sweep`` (the graph's policy) reads no task record, yet solves the generated tasks."""
+    from ego_reasoner_ros.core.loop import LoopConfig, run_episode
+    from ego_reasoner_ros.core.policy import make_policy
+    import ego_reasoner_ros.training.policies  # noqa: F401  (registers 'sweep')
+    from ego_reasoner_ros.training.sim_env import SimStepEnvironment
+
+    sim = datagen.make_sim(64, render=False)
+    policy = make_policy('sweep')
+    successes = 0
+    for rec in world_tasks:
+        task = datagen.task_from_record(rec)
+        env = SimStepEnvironment(sim, scene=rec['scene_path'], task=task.sim_task(), seed=0)
+        record = run_episode(policy, env, task.instruction, task.tasktype, config=LoopConfig(),
+                             seed=0, episode_id=str(task.identity), scene=task.scene)
+        score = metrics.score_trajectory(record.trajectory_entries(), task.key_actions,
+                                         tasktype=task.tasktype, taskname=task.taskname)
+        successes += score.success
+        steps = record.model_steps
+        assert steps[0].raw_output.startswith('<Planning>Plan: ')
+        for step in steps:
+            assert TAG_RE.match(step.raw_output), step.raw_output
+        # the plan it wrote names the Types its key actions act on
+        planned = {a.target for a in policy.keys if a.verb in (Verb.PICKUP, Verb.TOGGLE)}
+        assert all(t in steps[0].raw_output for t in planned)
+    assert successes >= 0.9 * len(world_tasks)
+
+
+def test_instruction_sweep_spec_errors() -> None:
+    from ego_reasoner_ros.core.policy import make_policy
+    import ego_reasoner_ros.training.policies  # noqa: F401
+
+    with pytest.raises(ValueError, match='sweep:P'):
+        make_policy('sweep:often')
+    with pytest.raises(ValueError, match='failure_prob'):
+        make_policy('sweep:1.5')
+    with pytest.raises(ValueError, match='world'):
+        make_policy('sweep').reset('Find the apple.')

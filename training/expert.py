@@ -1128,6 +1128,10 @@ class ExpertPolicy(Policy):
             queue += [(s, k, str(op)) for s in seq]
         self._queue = queue
 
+    def planned_steps(self) -> list[Step]:
+        """The (verb, target) steps still planned, in order (after :meth:`reset`)."""
+        return [step for step, _, _ in self._queue]
+
     def act(self, inp: PolicyInput) -> str:
         """The next action of the plan, re-planned after any failure."""
         if self.world is None:

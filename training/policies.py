@@ -2,8 +2,9 @@
 # Licensed under the Apache License, Version 2.0
 """Registers every policy: the scripted ones and the model backends.
 
-Scripted: ``expert``, ``expert:RANK``, ``random``, ``heuristic``; model backends (registered by
-importing ``training.backends``): ``hf:``, ``openai:``, ``vllm:``.
+Scripted: ``expert``, ``expert:RANK``, ``sweep``, ``sweep:P``, ``random``, ``heuristic``;
+model backends (registered by importing ``training.backends``): ``hf:``, ``openai:``,
+``vllm:``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,18 @@ def _expert(arg: str | None, **kwargs: Any) -> ExpertPolicy:
     return ExpertPolicy(**kwargs)
 
 
+def _sweep(arg: str | None, **kwargs: Any) -> Any:
+    """``sweep`` or ``sweep:P`` (P = probability of a mistaken pickup at a wrong place)."""
+    from ego_reasoner_ros.training.sweep import InstructionSweepPolicy
+
+    if arg:
+        try:
+            kwargs.setdefault('failure_prob', float(arg))
+        except ValueError:
+            raise ValueError(f'sweep:P needs a probability P, got {arg!r}') from None
+    return InstructionSweepPolicy(**kwargs)
+
+
 def _random(arg: str | None, **kwargs: Any) -> RandomPolicy:
     """``random`` or ``random:P`` (P = probability of ending at each step)."""
     if arg:
@@ -40,5 +53,6 @@ def _heuristic(arg: str | None, **kwargs: Any) -> HeuristicPolicy:
 
 
 register_policy('expert', _expert)
+register_policy('sweep', _sweep)
 register_policy('random', _random)
 register_policy('heuristic', _heuristic)

@@ -25,9 +25,11 @@ of the instruction's Types plus what it sees.
 from __future__ import annotations
 
 from collections.abc import Generator
+from dataclasses import dataclass
 import logging
 import random
 from typing import Any
+import zlib
 
 from ego_reasoner_ros.core.actions import Action, Verb
 from ego_reasoner_ros.core.loop import max_steps_for
@@ -78,7 +80,7 @@ class SweepExpertPolicy(Policy):
     needs_world = True
     needs_images = False
 
-    def __init__(self, task: Task, *, compat: ReceptacleCompat | None = None,
+    def __init__(self, task: Task | PlannedTask, *, compat: ReceptacleCompat | None = None,
                  failure_prob: float = 0.0, seed: int = 0) -> None:
         if not 0.0 <= failure_prob <= 1.0:
             raise ValueError(f'failure_prob must be in [0, 1], got {failure_prob}')
@@ -276,3 +278,83 @@ class SweepExpertPolicy(Policy):
             return f'Bring {held} to {t}.' if held else f'Go to {t}.'
         return f'{a.verb.value.capitalize()} {t or ""}.'
 
+
+
+# ------------------------------------------------------------- from the instruction alone
+@dataclass(frozen=True)
+class PlannedTask:
+    """What :class:`SweepExpertPolicy` reads of a task, planned from an instruction.
+
+    ``metadata_actions`` are the key actions (without ``end``) in the task-file layout;
+    ``tasktype`` only sets the step budget and the search-only mode.
+    """
+
+    identity: str
+    tasktype: str
+    metadata_actions: tuple[dict[str, str], ...]
+    related_objects: tuple[str, ...] = ()
+
+
+def _budget_type(kinds: list[str]) -> str:
+    """An ER task type whose step budget fits these operations."""
+    if kinds and all(k == 'find' for k in kinds):
+        return 'single_search'
+    acts = [k for k in kinds if k in ('pickup', 'put', 'toggle')]
+    if acts == ['pickup']:
+        return 'single_pickup'
+    if acts == ['toggle']:
+        return 'single_toggle'
+    if acts == ['pickup', 'put']:
+        return 'pickup_and_put'
+    return 'ordered_pickup_two_object_and_put'  # 36 steps, as every longer type
+
+
+def plan_from_instruction(instruction: str, world: Any) -> PlannedTask:
+    """Key actions for ``instruction`` from the instruction parser and the world state.
+
+    The default expert's planner (:class:`~ego_reasoner_ros.training.expert.ExpertPolicy`)
+    turns the instruction into operations and finds, in the live world, where each object is;
+    its action sequence plays the role of a task record's key actions. No task record is read.
+    """
+    from ego_reasoner_ros.training.expert import ExpertPolicy
+
+    planner = ExpertPolicy(search_rank=0, thoughts=False)
+    planner.reset(instruction, world=world)
+    steps = planner.planned_steps()
+    kinds = [op.kind for op in planner.ops]
+    tasktype = _budget_type(kinds)
+    related: tuple[str, ...] = ()
+    if tasktype == 'single_search':
+        related = (f'{planner.ops[0].obj}|',)
+    actions = tuple({'action': verb, 'objectType': target or ''} for verb, target in steps)
+    return PlannedTask(identity=f'instr-{zlib.crc32(instruction.encode()):08x}',
+                       tasktype=tasktype, metadata_actions=actions, related_objects=related)
+
+
+class InstructionSweepPolicy(SweepExpertPolicy):
+    """The sweep expert for a task known only by its instruction (policy spec ``sweep``).
+
+    What the ROS graph's reasoner can run: it never receives the task record, so the key
+    actions come from :func:`plan_from_instruction` (the instruction parser plus the world
+    state, as the ``expert`` policy reads them); the search, the thoughts and the recovery
+    behaviour are the sweep expert's. Recorded in bags, its episodes train the same thought
+    format as ``ego-reasoner datagen --expert sweep``.
+    """
+
+    def __init__(self, *, compat: ReceptacleCompat | None = None, failure_prob: float = 0.0,
+                 seed: int = 0) -> None:
+        super().__init__(PlannedTask('unplanned', 'single_search', ()), compat=compat,
+                         failure_prob=failure_prob, seed=seed)
+
+    def reset(self, instruction: str, *, seed: int | None = None,
+              world: object | None = None) -> None:
+        if world is None:
+            raise ValueError('the sweep expert needs the world state (world=...)')
+        from ego_reasoner_ros.training.sim_env import resolve_world
+
+        self.task = plan_from_instruction(instruction, resolve_world(world))
+        self.keys = keys_of(self.task)
+        self.max_step = max_steps_for(self.task.tasktype)
+        logger.debug('sweep plan for %r: %s (%s)', instruction, [str(a) for a in self.keys],
+                     self.task.tasktype)
+        super().reset(instruction, seed=seed, world=world)
