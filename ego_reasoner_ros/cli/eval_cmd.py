@@ -36,7 +36,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                     '(success, search efficiency, task completeness, groups) and the strict '
                     'goal-state success rate.')
     ev.add_argument('--policy', required=True,
-                    help='policy spec: expert, expert:K, sweep, sweep:P, random, heuristic, hf:PATH, ...')
+                    help='policy spec: expert, expert:K, sweep, sweep:P, random, heuristic, '
+                         'hf:PATH, ...')
     ev.add_argument('--tasks', required=True, help='task file (test_809.json format)')
     ev.add_argument('--scenes', required=True, help='scenes folder (<room>/<FloorPlanN>/)')
     ev.add_argument('--out', required=True, help='output folder')
