@@ -2,8 +2,9 @@
 # Licensed under the Apache License, Version 2.0
 """The data flywheel, measured: ROS-graph bags -> bag2data -> SFT -> validation success.
 
-    python benchmarks/bench_flywheel.py                      # default size, about 15-25 minutes
-    python benchmarks/bench_flywheel.py --episodes 20 --sft-steps 20 --val-tasks 10  # smoke
+    python benchmarks/bench_flywheel.py --executor-max-actions 100000   # default size
+    python benchmarks/bench_flywheel.py --episodes 20 --warmup-steps 5 --plan-steps 5 \
+        --sft-steps 5 --val-tasks 6 --executor-max-actions 100000        # smoke
 
 Stages, all through the shipped commands:
 
@@ -20,8 +21,10 @@ Stages, all through the shipped commands:
    DDS profile, a private ``ROS_DOMAIN_ID``).
 3. convert: ``ego-reasoner bag2data BAG --out DIR --successful-only``.
 4. SFT: ``ego-reasoner train sft`` of the tiny preset from random weights (the shipped
-   model card's sizes) on the bag-derived dataset; ``OUT/sft/tiny-init`` is the untrained
-   model (same tokenizer), ``OUT/sft/final`` the trained one.
+   model card's sizes) on the bag-derived dataset, in the model card's stages (``--recipe
+   staged``: text warm-up, first turns, trajectories; ``plain``: trajectories only);
+   ``OUT/sft_warm/tiny-init`` is the untrained model (same tokenizer), ``OUT/sft/final``
+   the trained one.
 5. evaluate both on the same validation tasks, greedy, seed 0, one worker, one thread:
    ER success, completeness, strict success, and an exact McNemar test on per-task success.
 
@@ -360,6 +363,62 @@ def record(args: argparse.Namespace, run_dir: Path, plan: dict[str, Any]) -> dic
             'paced_seconds': round(paced_s, 1), 'seconds': round(seconds, 1)}
 
 
+# ----------------------------------------------------------------------------------- 4. SFT
+def _sft(args: argparse.Namespace, run_dir: Path, data: Path, name: str, model: str,
+         options: list[str]) -> tuple[dict[str, Any], float]:
+    out = run_dir / name
+    text, seconds = _run(_cli() + [
+        'train', 'sft', '--config', str(REPO / 'training' / 'configs' / 'tiny_sft.yaml'),
+        f'model={model}', f'data={data}', f'output_dir={out}', f'tiny={TINY}',
+        'save_total_limit=1', f'torch_threads={args.torch_threads}', *options],
+        run_dir / f'{name}.log')
+    fig = _last_json(text)
+    return {'stage': name, 'options': options, 'global_step': fig.get('global_step'),
+            'first_loss': fig.get('first_loss'), 'last_loss': fig.get('last_loss'),
+            'curves': [str(Path(c).relative_to(run_dir)) for c in fig.get('curves', [])],
+            'seconds': round(seconds, 1)}, seconds
+
+
+def train_staged(args: argparse.Namespace, run_dir: Path, data: Path
+                 ) -> tuple[dict[str, Any], dict[str, float]]:
+    """SFT of the tiny preset from random weights on the bag-derived dataset.
+
+    ``--recipe staged`` is the shipped model card's recipe: a text-only warm-up (the task
+    line -> the first reply; a small model from scratch learns to copy the task's objects
+    into its plan only on such short rows), the first turns with image and menu, then the
+    trajectories with their first turns. ``--recipe plain`` is the trajectory stage alone.
+    """
+    stages: list[tuple[str, list[str]]] = []
+    if args.recipe == 'staged':
+        stages += [
+            ('sft_warm', ['first_turns=text', 'per_device_train_batch_size=32',
+                          'gradient_accumulation_steps=1', f'max_steps={args.warmup_steps}',
+                          'learning_rate=1e-3', 'lr_scheduler_type=constant_with_warmup',
+                          'warmup_ratio=0.02', 'logging_steps=25',
+                          f'save_steps={args.warmup_steps}']),
+            ('sft_plan', ['first_turns=only', 'per_device_train_batch_size=8',
+                          'gradient_accumulation_steps=1', f'max_steps={args.plan_steps}',
+                          'learning_rate=1e-3', 'lr_scheduler_type=constant', 'warmup_ratio=0',
+                          'logging_steps=25', f'save_steps={args.plan_steps}'])]
+    stages.append(('sft', ['first_turns=add' if args.recipe == 'staged' else 'first_turns=none',
+                           f'max_steps={args.sft_steps}', f'learning_rate={args.learning_rate}',
+                           'lr_scheduler_type=cosine', 'warmup_ratio=0.02', 'logging_steps=10',
+                           f'save_steps={args.sft_steps}']))
+    model = 'tiny'
+    out: list[dict[str, Any]] = []
+    seconds: dict[str, float] = {}
+    for name, options in stages:
+        fig, sec = _sft(args, run_dir, data, name, model, options)
+        print(f'{name}: loss {fig["first_loss"]} -> {fig["last_loss"]} in {fig["seconds"]} s',
+              flush=True)
+        out.append(fig)
+        seconds[name] = fig['seconds']
+        model = str(run_dir / name / 'final')
+    first = stages[0][0]
+    return {'stages': out, 'init': f'{first}/tiny-init', 'final': f'{stages[-1][0]}/final'}, \
+        seconds
+
+
 # ----------------------------------------------------------------------------- 5. evaluate
 def evaluate(args: argparse.Namespace, run_dir: Path, plan: dict[str, Any], model: Path,
              name: str) -> dict[str, Any]:
@@ -401,10 +460,18 @@ def _table(before: dict[str, Any], after: dict[str, Any], test: dict[str, Any]) 
 def main() -> int:
     env_data = os.environ.get('EGO_REASONER_DATA')
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    ap.add_argument('--episodes', type=int, default=60,
-                    help='training tasks run through the ROS graph (default 60)')
-    ap.add_argument('--sft-steps', type=int, default=300,
-                    help='SFT optimizer steps of 4 episodes each (default 300)')
+    ap.add_argument('--episodes', type=int, default=1500,
+                    help='training tasks run through the ROS graph (default 1500)')
+    ap.add_argument('--recipe', choices=('staged', 'plain'), default='staged',
+                    help='staged: text warm-up, first turns, trajectories (the model card\'s '
+                         'recipe); plain: trajectories only')
+    ap.add_argument('--warmup-steps', type=int, default=500,
+                    help='staged: text warm-up steps of 32 task lines (default 500)')
+    ap.add_argument('--plan-steps', type=int, default=250,
+                    help='staged: first-turn steps of 8 rows (default 250)')
+    ap.add_argument('--sft-steps', type=int, default=1000,
+                    help='trajectory SFT steps of 4 episodes each (default 1000)')
+    ap.add_argument('--torch-threads', type=int, default=2, help='threads of each SFT stage')
     ap.add_argument('--val-tasks', type=int, default=60,
                     help='validation tasks from the held-out scenes (default 60)')
     ap.add_argument('--data', type=Path,
@@ -413,10 +480,13 @@ def main() -> int:
                     help='Embodied-Reasoner data folder (default: $EGO_REASONER_DATA)')
     ap.add_argument('--procedural', type=int, default=0,
                     help='use N procedural scenes instead of the public ones (40 when no data)')
-    ap.add_argument('--policy', default='expert', help='policy of the recorded graph')
+    ap.add_argument('--policy', default='sweep:0.1',
+                    help='policy of the recorded graph (default sweep:0.1: the sweep expert '
+                         'planned from the instruction, a mistaken pickup now and then)')
     ap.add_argument('--seed', type=int, default=0, help='task generation seed')
-    ap.add_argument('--learning-rate', type=float, default=1e-3)
-    ap.add_argument('--max-new-tokens', type=int, default=48)
+    ap.add_argument('--learning-rate', type=float, default=5e-4,
+                    help='peak learning rate of the trajectory stage (default 5e-4)')
+    ap.add_argument('--max-new-tokens', type=int, default=128)
     ap.add_argument('--camera', default='448x448',
                     help='WxH of the simulated camera of the recorded graph (default 448x448, '
                          'as the evaluator renders; "shipped" keeps config/sim_bridge.yaml)')
@@ -428,7 +498,8 @@ def main() -> int:
                     help='seconds to wait for one recorded episode')
     ap.add_argument('--out-root', type=Path, default=REPO / 'runs' / 'flywheel')
     args = ap.parse_args()
-    for name in ('episodes', 'sft_steps', 'val_tasks'):
+    for name in ('episodes', 'sft_steps', 'val_tasks', 'warmup_steps', 'plan_steps',
+                 'torch_threads'):
         if getattr(args, name) < 1:
             ap.error(f'--{name.replace("_", "-")} must be >= 1')
     if args.camera != 'shipped' and not re.fullmatch(r'[1-9]\d*x[1-9]\d*', args.camera.lower()):
@@ -461,20 +532,13 @@ def main() -> int:
         raise SystemExit('error: bag2data produced no training episode')
 
     sft_dir = run_dir / 'sft'
-    text, seconds = _run(_cli() + [
-        'train', 'sft', '--config', str(REPO / 'training' / 'configs' / 'tiny_sft.yaml'),
-        f'data={data_dir / "sharegpt"}', f'output_dir={sft_dir}', f'tiny={TINY}',
-        f'max_steps={args.sft_steps}', f'learning_rate={args.learning_rate}',
-        'lr_scheduler_type=cosine', 'warmup_ratio=0.03', 'logging_steps=10',
-        f'save_steps={args.sft_steps}', 'save_total_limit=1', 'torch_threads=1'],
-        run_dir / 'sft.log')
-    wall['sft'] = round(seconds, 1)
-    sft = _last_json(text)
+    sft, stage_seconds = train_staged(args, run_dir, data_dir / 'sharegpt')
+    wall.update(stage_seconds)
     print('sft: ' + json.dumps(sft), flush=True)
 
-    before = evaluate(args, run_dir, plan, sft_dir / 'tiny-init', 'untrained')
+    before = evaluate(args, run_dir, plan, run_dir / sft['init'], 'untrained')
     wall['eval_untrained'] = before['seconds']
-    after = evaluate(args, run_dir, plan, sft_dir / 'final', 'sft')
+    after = evaluate(args, run_dir, plan, run_dir / sft['final'], 'sft')
     wall['eval_sft'] = after['seconds']
     test = mcnemar_exact(before['per_task'], after['per_task'])
     wall['total'] = round(time.monotonic() - t_all, 1)
@@ -490,8 +554,7 @@ def main() -> int:
         'episodes_requested': args.episodes,
         'record': {k: v for k, v in rec.items() if k != 'seconds'},
         'bag2data': figures,
-        'sft': {'steps': args.sft_steps, 'learning_rate': args.learning_rate, 'tiny': TINY,
-                **sft},
+        'sft': {'recipe': args.recipe, 'tiny': TINY, **sft},
         'eval': {'n_val_tasks': len(plan['val']), 'seed': 0, 'greedy': True,
                  'max_new_tokens': args.max_new_tokens,
                  'before': {k: v for k, v in before.items() if k != 'per_task'},
