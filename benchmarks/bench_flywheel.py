@@ -87,18 +87,6 @@ def _last_json(text: str) -> dict[str, Any]:
     return {}
 
 
-def mcnemar_exact(a: dict[str, bool], b: dict[str, bool]) -> dict[str, Any]:
-    """Two-sided exact McNemar (binomial sign) test on paired per-task successes."""
-    ids = sorted(set(a) & set(b))
-    only_a = sum(1 for i in ids if a[i] and not b[i])
-    only_b = sum(1 for i in ids if b[i] and not a[i])
-    n = only_a + only_b
-    k = min(only_a, only_b)
-    p = min(1.0, 2 * sum(math.comb(n, j) for j in range(k + 1)) / 2 ** n) if n else 1.0
-    return {'n_paired': len(ids), 'before_only': only_a, 'after_only': only_b,
-            'p_value': float(f'{p:.4g}')}
-
-
 # ------------------------------------------------------------------------------- 1. tasks
 def plan_tasks(args: argparse.Namespace, run_dir: Path) -> dict[str, Any]:
     """Training and validation tasks from the data engine's generator (split by scene)."""
@@ -531,7 +519,6 @@ def main() -> int:
     if not figures.get('n_train'):
         raise SystemExit('error: bag2data produced no training episode')
 
-    sft_dir = run_dir / 'sft'
     sft, stage_seconds = train_staged(args, run_dir, data_dir / 'sharegpt')
     wall.update(stage_seconds)
     print('sft: ' + json.dumps(sft), flush=True)
@@ -540,6 +527,7 @@ def main() -> int:
     wall['eval_untrained'] = before['seconds']
     after = evaluate(args, run_dir, plan, run_dir / sft['final'], 'sft')
     wall['eval_sft'] = after['seconds']
+    from ego_reasoner_ros.training.report import mcnemar_exact
     test = mcnemar_exact(before['per_task'], after['per_task'])
     wall['total'] = round(time.monotonic() - t_all, 1)
 

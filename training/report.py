@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 import json
 import logging
+import math
 from pathlib import Path
 from typing import Any
 
@@ -255,3 +256,86 @@ def merge_runs(run_dirs: Iterable[Path | str], out_dir: Path | str, *,
     summary['merged_from'] = [str(r) for r in runs]
     write_outputs(out_dir, summary, rows, plots=plots)
     return summary
+
+
+# ------------------------------------------------------------------- comparing runs
+def mcnemar_exact(before: Mapping[Any, bool], after: Mapping[Any, bool]) -> dict[str, Any]:
+    """Two-sided exact McNemar (binomial sign) test on paired per-task successes.
+
+    Only tasks present in both mappings are paired; ``before_only`` and ``after_only`` are the
+    discordant counts, ``p_value`` the exact two-sided p-value.
+    """
+    ids = sorted(set(before) & set(after), key=str)
+    only_before = sum(1 for i in ids if before[i] and not after[i])
+    only_after = sum(1 for i in ids if after[i] and not before[i])
+    n = only_before + only_after
+    k = min(only_before, only_after)
+    p = min(1.0, 2 * sum(math.comb(n, j) for j in range(k + 1)) / 2 ** n) if n else 1.0
+    return {'n_paired': len(ids), 'before_only': only_before, 'after_only': only_after,
+            'p_value': float(f'{p:.4g}')}
+
+
+def successes_of(run_dir: Path | str) -> dict[str, bool]:
+    """Per-task ER success of one run folder (identity -> success)."""
+    return {str(r.get('identity')): bool(r.get('success')) for r in read_results(run_dir)}
+
+
+def compare_runs(runs: Sequence[tuple[str, Path | str]],
+                 pairs: Sequence[tuple[str, str]] = ()) -> tuple[str, dict[str, Any]]:
+    """A stage table in the reference's format over several run folders, plus paired tests.
+
+    ``runs`` are (label, run folder) in row order; ``pairs`` name (before, after) labels to
+    test. Every run must cover the same tasks (a paired comparison on different sets means
+    nothing). Returns the markdown and the figures.
+    """
+    labels = [label for label, _ in runs]
+    if not labels:
+        raise DataError('give at least one run (LABEL=DIR)')
+    if len(set(labels)) != len(labels):
+        raise DataError(f'labels must be unique: {labels}')
+    summaries: dict[str, dict[str, Any]] = {}
+    per_task: dict[str, dict[str, bool]] = {}
+    for label, run in runs:
+        path = Path(run) / SUMMARY_JSON
+        if not path.is_file():
+            raise DataError(f'no {SUMMARY_JSON} in {run}')
+        summaries[label] = json.loads(path.read_text(encoding='utf-8'))
+        per_task[label] = successes_of(run)
+    first = labels[0]
+    for label in labels[1:]:
+        if set(per_task[label]) != set(per_task[first]):
+            raise DataError(f'runs {first!r} and {label!r} cover different tasks '
+                            f'({len(per_task[first])} vs {len(per_task[label])})')
+    sims = {summaries[lb].get('label', EMBEDDED_LABEL) for lb in labels}
+    lines = [f'**{" / ".join(sorted(sims))}.** {len(per_task[first])} tasks.', '',
+             '| Model | Success Rate | Search Efficiency | Task Completeness | '
+             + ' | '.join(GROUP_ORDER) + ' | strict success | wall s |',
+             '|---|' + '---:|' * (5 + len(GROUP_ORDER))]
+    for label in labels:
+        s = summaries[label]
+        groups = s.get('groups', {})
+        lines.append(f'| {label} | {_pct(s.get("success_rate"))} | '
+                     f'{_pct(s.get("search_efficiency"))} | '
+                     f'{_pct(s.get("task_completeness"))} | '
+                     + ' | '.join(_pct(groups.get(g)) for g in GROUP_ORDER)
+                     + f' | {_pct(s.get("strict_success_rate"))} | '
+                     f'{float(s.get("wall_seconds") or 0):.0f} |')
+    tests = []
+    for before, after in pairs:
+        for label in (before, after):
+            if label not in per_task:
+                raise DataError(f'unknown label {label!r} in a pair; known: {labels}')
+        t = mcnemar_exact(per_task[before], per_task[after])
+        n = t['n_paired']
+        gain = 100 * (t['after_only'] - t['before_only']) / n if n else 0.0
+        tests.append({'before': before, 'after': after, 'gain_points': round(gain, 2), **t})
+    if tests:
+        lines += ['', '| paired test (exact McNemar on per-task success) | gain (points) | '
+                  'before only | after only | p |', '|---|---:|---:|---:|---:|']
+        lines += [f'| {t["before"]} → {t["after"]} | {t["gain_points"]:+.2f} | '
+                  f'{t["before_only"]} | {t["after_only"]} | {t["p_value"]:.3g} |'
+                  for t in tests]
+    figures = {'runs': {lb: {k: summaries[lb].get(k) for k in (
+        'success_rate', 'search_efficiency', 'task_completeness', 'strict_success_rate',
+        'groups', 'n_tasks', 'wall_seconds', 'policy')} for lb in labels}, 'paired': tests}
+    return '\n'.join(lines) + '\n', figures

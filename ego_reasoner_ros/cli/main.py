@@ -22,6 +22,7 @@ from collections.abc import Sequence
 SUBCOMMAND_MODULES = (
     'ego_reasoner_ros.cli.launch_cmd',
     'ego_reasoner_ros.cli.eval_cmd',
+    'ego_reasoner_ros.cli.compare_cmd',
     'ego_reasoner_ros.cli.datagen_cmd',
     'ego_reasoner_ros.cli.train_cmd',
     'ego_reasoner_ros.cli.serve_cmd',
