@@ -95,10 +95,12 @@ class Clock:
 def write_episode(writer: Any, task_id: str, clock: Clock, *,
                   plan: list[tuple[str, bool, bool]] | None = None, verdict: bool | None = True,
                   with_stamps: bool = True, final: bool = True, frame_base: int = 0,
-                  extra_frames: int = 2) -> dict[str, Any]:
+                  extra_frames: int = 2, task_on_status: bool = False) -> dict[str, Any]:
     """Write one episode's messages; returns what a faithful rebuild must contain.
 
     ``writer`` has ``write(topic, t, data)`` (a :class:`bagio.McapBagWriter`).
+    ``task_on_status``: the task never crosses ``/task`` (the reasoner's ``initial_task``);
+    only its ``accepted`` status carries it.
     """
     plan = DEFAULT_PLAN if plan is None else plan
     boot = 'b00t'
@@ -123,9 +125,14 @@ def write_episode(writer: Any, task_id: str, clock: Clock, *,
             'frame_stamps': stamps if with_stamps else [],
             'legal_objects': ['Apple'], 'scene_types': SCENE_TYPES}))
 
-    writer.write('/task', clock.next(), string_cdr({
-        'task_id': task_id, 'instruction': 'Please put the Apple on the CounterTop.',
-        'task_type': 'single_pickup', 'scene': 'FloorPlan1'}))
+    task = {'task_id': task_id, 'instruction': 'Please put the Apple on the CounterTop.',
+            'task_type': 'single_pickup', 'scene': 'FloorPlan1'}
+    if task_on_status:
+        writer.write('/reasoner/status', clock.next(), string_cdr({
+            'task_id': task_id, 'state': 'accepted', 'step': 0, 'boot_id': boot,
+            'message': task['instruction'], 'task': task}))
+    else:
+        writer.write('/task', clock.next(), string_cdr(task))
     step = 0
     aid = f'{task_id}/{boot}/{step}'
     writer.write('/reasoner/action', clock.next(), string_cdr({

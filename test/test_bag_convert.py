@@ -83,6 +83,17 @@ def test_round_trip_rebuilds_steps_images_and_texts(tmp_path: Path, with_stamps:
                                                                           True]
 
 
+def test_task_carried_by_the_accepted_status(tmp_path: Path) -> None:
+    """An initial task (never on /task) keeps its type and scene through the status."""
+    exp = _bag(tmp_path / 'bag', [{'task_on_status': True}])[0]
+    fig = bag2data.convert_bags([tmp_path / 'bag'], tmp_path / 'out', _no_hf())
+    assert fig['n_episodes'] == 1
+    rec = EpisodeRecord.load(tmp_path / 'out' / 'episodes' / 'task-0')
+    assert rec.instruction == 'Please put the Apple on the CounterTop.'
+    assert rec.task_type == 'single_pickup' and rec.scene == 'FloorPlan1'
+    assert [s.raw_output for s in rec.model_steps] == exp['thoughts']
+
+
 def test_success_labels_and_successful_only(tmp_path: Path) -> None:
     _bag(tmp_path / 'bag', [{'verdict': True}, {'verdict': False}, {'verdict': None},
                             {'verdict': None, 'final': False}])

@@ -285,6 +285,8 @@ def _read_events(bag: str, topic_map: dict[str, str],
             ev.results.setdefault(str(payload['action_id']), (t, payload))
         elif role == 'status' and tid:
             ev.statuses.setdefault(tid, []).append((t, payload))
+            if payload.get('state') == 'accepted' and isinstance(payload.get('task'), dict):
+                ev.tasks.setdefault(tid, payload['task'])  # a task that never crossed 'task'
         elif role == 'verdict' and tid and isinstance(payload.get('success'), bool):
             ev.verdicts[tid] = (t, payload)
     if not scans:

@@ -83,7 +83,7 @@ SCHEMAS: dict[str, tuple[Field, ...]] = {
                _f('sim_task', dict, required=False)),
     'status': (_f('task_id', _STR), _f('state', _STR), _f('step', _INT),
                _f('message', _STR), _f('boot_id', _STR), _f('run_dir', _STR, required=False),
-               _f('success', bool, required=False)),
+               _f('success', bool, required=False), _f('task', dict, required=False)),
     'result': (_f('action_id', _STR), _f('task_id', _STR), _f('status', _STR),
                _f('success', bool), _f('feedback', _STR), _f('frame_stamps', _LIST),
                _f('legal_objects', _LIST), _f('scene_types', _LIST),

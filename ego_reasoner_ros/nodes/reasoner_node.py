@@ -301,7 +301,9 @@ class ReasonerNode(Node):
             return False
         self._task, self._step = task, 0
         self.abort.clear()
-        self._status('accepted', task['instruction'], task_id=task['task_id'])
+        # the whole task rides on 'accepted', so a bag holds it even when it never crossed
+        # the task topic (initial_task, a service call)
+        self._status('accepted', task['instruction'], task_id=task['task_id'], task=task)
         self._worker = threading.Thread(target=self._run_task, args=(task,),
                                         name='reasoner-episode', daemon=True)
         self._worker.start()
@@ -465,7 +467,7 @@ class ReasonerNode(Node):
             self._status('heartbeat', 'running', task_id=task['task_id'])
 
     def _status(self, state: str, message: str, *, task_id: str, success: bool | None = None,
-                run_dir: str | None = None) -> None:
+                run_dir: str | None = None, task: dict[str, Any] | None = None) -> None:
         payload: dict[str, Any] = {'task_id': task_id or 'unknown', 'state': state,
                                    'step': self._step, 'message': message,
                                    'boot_id': self.boot_id}
@@ -473,6 +475,8 @@ class ReasonerNode(Node):
             payload['success'] = success
         if run_dir:
             payload['run_dir'] = run_dir
+        if task is not None:
+            payload['task'] = task
         self.pub_status.publish(json_msg('status', payload))
 
     def close(self) -> None:
