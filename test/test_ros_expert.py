@@ -13,7 +13,7 @@ import json
 import pytest
 
 from ego_reasoner_ros.nodes.launcher import ProcessGroup
-from ros_graph_helpers import DATA, LockedBuffer, Probe, case_task, start_nodes
+from ros_graph_helpers import DATA, LockedBuffer, Probe, case_task, start_nodes, wait_until
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
 
@@ -57,12 +57,19 @@ def test_expert_completes_a_pickup_task_through_the_graph(ros_env, tmp_path):
         final = probe.final_status('expert-pickup', timeout=120)
         assert final['state'] == 'succeeded', out.text()[-4000:]
         actions = probe.get('reasoner/action', task_id='expert-pickup')
-        results = {r['action_id']: r for r in probe.get('executor/result',
+
+        def all_answered() -> dict | None:
+            # the final status and the last result come from different nodes on different
+            # topics: under load the probe may see the status first
+            got = {r['action_id']: r for r in probe.get('executor/result',
                                                         task_id='expert-pickup')}
-        assert all(a['action_id'] in results for a in actions)
+            return got if all(a['action_id'] in got for a in actions) else None
+        results = wait_until(all_answered, 10.0, 'a result for every action')
         assert any(a['verb'] == 'pickup' and results[a['action_id']]['success']
                    for a in actions), 'the expert picked the object up'
-        thoughts = probe.get('reasoner/thought', task_id='expert-pickup')
+        thoughts = wait_until(
+            lambda: (t := probe.get('reasoner/thought', task_id='expert-pickup'))
+            and len(t) >= len(actions) and t, 10.0, 'a thought per action')
         assert len(thoughts) == len(actions)  # init has none, end has one
         assert all(t['thought'].strip() for t in thoughts)
     finally:

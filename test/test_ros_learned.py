@@ -13,7 +13,8 @@ import json
 import pytest
 
 from ego_reasoner_ros.nodes.launcher import ProcessGroup
-from ros_graph_helpers import DATA, REPO, LockedBuffer, Probe, case_task, start_nodes
+from ros_graph_helpers import (DATA, REPO, LockedBuffer, Probe, case_task, start_nodes,
+                               wait_until)
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow, pytest.mark.training]
 
@@ -46,9 +47,12 @@ def test_shipped_model_completes_a_pinned_task_through_the_graph(ros_env, tmp_pa
         final = probe.final_status('learned', timeout=240)
         assert final['state'] == 'succeeded', out.text()[-4000:]
         actions = probe.get('reasoner/action', task_id='learned')
-        results = {r['action_id']: r for r in probe.get('executor/result', task_id='learned')}
-        assert [a['verb'] for a in actions][0] == 'init'
-        assert len(actions) >= 2 and all(a['action_id'] in results for a in actions)
+        assert [a['verb'] for a in actions][0] == 'init' and len(actions) >= 2
+        # the last result and the final status come from different nodes: under load the
+        # probe may see the status first
+        wait_until(lambda: {a['action_id'] for a in actions} <= {
+            r['action_id'] for r in probe.get('executor/result', task_id='learned')},
+            10.0, 'a result for every action')
         thoughts = probe.get('reasoner/thought', task_id='learned')
         assert thoughts and all('<DecisionMaking>' in (t.get('raw') or '') for t in thoughts)
     finally:
