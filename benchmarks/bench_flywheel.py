@@ -418,12 +418,9 @@ def evaluate(args: argparse.Namespace, run_dir: Path, plan: dict[str, Any], mode
                     '--policy-arg', f'max_new_tokens={args.max_new_tokens}',
                     '--policy-arg', 'torch_threads=1']
     _, seconds = _run(cmd, run_dir / f'eval_{name}.log')
+    from ego_reasoner_ros.training.report import successes_of
     summary = json.loads((out / 'summary.json').read_text())
-    per_task = {}
-    for line in (out / 'results.jsonl').read_text().splitlines():
-        if line.strip():
-            row = json.loads(line)
-            per_task[str(row['identity'])] = bool(row['success'])
+    per_task = successes_of(out)
     return {'model': str(model), 'n': summary['n_tasks'], 'successes': summary['successes'],
             'success_rate': summary['success_rate'],
             'task_completeness': summary['task_completeness'],

@@ -9,6 +9,7 @@ model backends (registered by importing ``training.backends``): ``hf:``, ``opena
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ego_reasoner_ros.core.policy import register_policy
@@ -17,33 +18,35 @@ from ego_reasoner_ros.training.baselines import HeuristicPolicy, RandomPolicy
 from ego_reasoner_ros.training.expert import ExpertPolicy
 
 
-def _expert(arg: str | None, **kwargs: Any) -> ExpertPolicy:
-    """``expert`` or ``expert:K`` (visit K plausible wrong receptacles first)."""
+def _spec_option(kwargs: dict[str, Any], name: str, arg: str | None,
+                 convert: Callable[[str], Any], usage: str) -> dict[str, Any]:
+    """Set ``kwargs[name]`` from a spec's ``:ARG`` (unless given); bad text names ``usage``."""
     if arg:
         try:
-            kwargs.setdefault('search_rank', int(arg))
+            kwargs.setdefault(name, convert(arg))
         except ValueError:
-            raise ValueError(f'expert:K needs an integer K, got {arg!r}') from None
-    return ExpertPolicy(**kwargs)
+            raise ValueError(f'{usage}, got {arg!r}') from None
+    return kwargs
+
+
+def _expert(arg: str | None, **kwargs: Any) -> ExpertPolicy:
+    """``expert`` or ``expert:K`` (visit K plausible wrong receptacles first)."""
+    return ExpertPolicy(**_spec_option(kwargs, 'search_rank', arg, int,
+                                       'expert:K needs an integer K'))
 
 
 def _sweep(arg: str | None, **kwargs: Any) -> Any:
     """``sweep`` or ``sweep:P`` (P = probability of a mistaken pickup at a wrong place)."""
     from ego_reasoner_ros.training.sweep import InstructionSweepPolicy
 
-    if arg:
-        try:
-            kwargs.setdefault('failure_prob', float(arg))
-        except ValueError:
-            raise ValueError(f'sweep:P needs a probability P, got {arg!r}') from None
-    return InstructionSweepPolicy(**kwargs)
+    return InstructionSweepPolicy(**_spec_option(kwargs, 'failure_prob', arg, float,
+                                                 'sweep:P needs a probability P'))
 
 
 def _random(arg: str | None, **kwargs: Any) -> RandomPolicy:
     """``random`` or ``random:P`` (P = probability of ending at each step)."""
-    if arg:
-        kwargs.setdefault('end_probability', float(arg))
-    return RandomPolicy(**kwargs)
+    return RandomPolicy(**_spec_option(kwargs, 'end_probability', arg, float,
+                                       'random:P needs a probability P'))
 
 
 def _heuristic(arg: str | None, **kwargs: Any) -> HeuristicPolicy:
