@@ -127,6 +127,17 @@ class Probe:
         for topic, sub in self.subs.items():
             wait_until(lambda s=sub: s.get_publisher_count() > 0, timeout,
                        f'a publisher on {topic}')
+        self._settle()
+
+    def _settle(self) -> None:
+        """Once: our side sees a match before the remote side has finished matching us.
+
+        A sample sent by the remote side in that gap (the result of ``init``) never reaches
+        us, so give discovery a moment before the first request.
+        """
+        if not getattr(self, '_settled', False):
+            time.sleep(0.5)
+            self._settled = True
 
     def send_task(self, payload: dict[str, Any] | str) -> None:
         self.wait_matched()
@@ -138,11 +149,7 @@ class Probe:
         self.wait_for_subscribers(self.pub_action)
         wait_until(lambda: self.subs['executor/result'].get_publisher_count() > 0, 30,
                    'the executor')
-        if not getattr(self, '_action_settled', False):
-            # our side sees the match before the executor's side has finished matching us:
-            # give discovery a moment before the first sample
-            time.sleep(0.5)
-            self._action_settled = True
+        self._settle()
         self.pub_action.publish(self._String(data=text))
 
     def estop(self, on: bool = True) -> None:
