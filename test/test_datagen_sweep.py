@@ -165,3 +165,87 @@ def test_instruction_sweep_spec_errors() -> None:
         make_policy('sweep:1.5')
     with pytest.raises(ValueError, match='world'):
         make_policy('sweep').reset('Find the apple.')
+
+
+# ------------------------------------------------------------------ the probe search
+def _decision(text: str) -> str:
+    return re.search(r'<DecisionMaking>(.*?)</DecisionMaking>', text).group(1)
+
+
+def test_room_kind_and_probe_places() -> None:
+    from ego_reasoner_ros.training.sweep import KIND_PLACES, probe_places, room_kind
+
+    assert room_kind(['Toilet', 'SinkBasin']) == 'bathroom'
+    assert room_kind(['Bed', 'Desk']) == 'bedroom'
+    assert room_kind(['Fridge', 'CounterTop']) == 'kitchen'
+    assert room_kind(['Sofa', 'CoffeeTable']) == 'living room'
+    compat = ReceptacleCompat.builtin()
+    for kind, usual in KIND_PLACES.items():
+        places = probe_places('Apple', kind, compat)
+        assert places[0] == 'Apple'
+        assert sorted(places[1:]) == sorted(sweep_places('Apple', compat)[1:])
+        # the places usual in a room of this kind come first, in the sweep's order
+        n_usual = sum(p in usual for p in places[1:])
+        assert all(p in usual for p in places[1:1 + n_usual])
+    assert probe_places('Apple', 'kitchen', compat)[1] == 'CounterTop'
+    bedroom = probe_places('CellPhone', 'bedroom', compat)
+    assert bedroom.index('Desk') < bedroom.index('CounterTop')
+
+
+def test_probe_search_decides_from_outcomes_only(world_tasks) -> None:
+    """Every failure is a probe the expert counted; after one, the next command moves on."""
+    sim, replay_sim = datagen.make_sim(64), datagen.make_sim(64, render=False)
+    compat = ReceptacleCompat.builtin()
+    kept = probes = 0
+    for rec in world_tasks:
+        task = datagen.task_from_record(rec)
+        record, verdict = datagen.run_task(task, sim, seed=0, scene=rec['scene_path'],
+                                           compat=compat, expert='probe')
+        if not verdict.kept:
+            continue
+        kept += 1
+        score = metrics.score_trajectory(record.trajectory_entries(), task.key_actions,
+                                         tasktype=task.tasktype, taskname=task.taskname)
+        assert score.success == 1
+        steps = record.model_steps
+        assert re.match(r'<Planning>Room: (kitchen|living room|bedroom|bathroom)\. Plan: ',
+                        steps[0].raw_output), steps[0].raw_output
+        for step in steps:
+            assert TAG_RE.match(step.raw_output), step.raw_output
+        stats = record.metadata['expert']
+        failed = [k for k, s in enumerate(record.steps) if s.executed and not s.success]
+        assert len(failed) == stats['failed_navigations'] + stats['failed_probes']
+        probes += len(failed)
+        for k in failed:
+            # a failed command is never simply repeated
+            nxt = record.steps[k + 1] if k + 1 < len(record.steps) else None
+            if nxt is not None and nxt.from_model:
+                assert _decision(nxt.raw_output) != _decision(record.steps[k].raw_output)
+        assert replay_episode(record, rec, replay_sim) == []
+    assert kept >= 0.85 * len(world_tasks)
+    assert probes > 0
+
+
+def test_probe_policy_spec_solves_tasks_from_the_instruction(world_tasks) -> None:
+    from ego_reasoner_ros.core.loop import LoopConfig, run_episode
+    from ego_reasoner_ros.core.policy import make_policy
+    import ego_reasoner_ros.training.policies  # noqa: F401  (registers 'probe')
+    from ego_reasoner_ros.training.sim_env import SimStepEnvironment
+
+    sim = datagen.make_sim(64, render=False)
+    policy = make_policy('probe')
+    successes = 0
+    for rec in world_tasks:
+        task = datagen.task_from_record(rec)
+        env = SimStepEnvironment(sim, scene=rec['scene_path'], task=task.sim_task(), seed=0)
+        record = run_episode(policy, env, task.instruction, task.tasktype, config=LoopConfig(),
+                             seed=0, episode_id=str(task.identity), scene=task.scene)
+        successes += metrics.score_trajectory(
+            record.trajectory_entries(), task.key_actions, tasktype=task.tasktype,
+            taskname=task.taskname).success
+    assert successes >= 0.85 * len(world_tasks)
+    with pytest.raises(ValueError, match='probe takes no argument'):
+        make_policy('probe:1')
+    with pytest.raises(ValueError, match='search must be one of'):
+        from ego_reasoner_ros.training.sweep import SweepExpertPolicy
+        SweepExpertPolicy(datagen.task_from_record(world_tasks[0]), search='peek')

@@ -63,7 +63,7 @@ def replay_episode(record: EpisodeRecord, task_rec: dict[str, Any], sim: Any) ->
     expert = record.metadata.get('expert') or {}
     # deliberate failures of the expert (probes, unreachable sweep places) are part of the data
     planned = sum(int(expert.get(k, 0))
-                  for k in ('probes', 'failed_navigations', 'mistaken_pickups'))
+                  for k in ('probes', 'failed_navigations', 'mistaken_pickups', 'failed_probes'))
     verdict = judge(again, task, env.world, initial.get('state'), allowed_failures=planned)
     if not verdict.kept:
         problems.append(f'replay not a success: {verdict.reason}')

@@ -74,7 +74,7 @@ SEARCH_PLACES = ('CounterTop', 'DiningTable', 'Cabinet', 'Drawer', 'Shelf', 'Sid
                  'Desk', 'Dresser', 'CoffeeTable', 'Fridge', 'Sofa', 'ArmChair', 'Bed',
                  'TVStand', 'SinkBasin', 'GarbageCan', 'ShelvingUnit', 'Microwave')
 #: The experts the data engine can run (see :func:`run_task`).
-EXPERTS = ('engine', 'sweep')
+EXPERTS = ('engine', 'sweep', 'probe')
 _SKIP_VISIBLE = frozenset({'Floor', 'Wall', 'Window', 'LightSwitch', 'Blinds', 'Curtains'})
 _NAV, _END = Verb('navigate to'), Verb('end')
 _SINGLE_OBJECT = frozenset({'single_search', 'single_search_from_closerep', 'single_pickup',
@@ -575,8 +575,9 @@ def run_task(task: Task, sim: Any, *, seed: int, search_rank: int | None = None,
              expert: str = 'engine') -> tuple[EpisodeRecord, Verdict]:
     """Run the expert on one task; return the record (metadata filled) and the verdict.
 
-    ``expert`` is ``'engine'`` (:class:`DataEnginePolicy`) or ``'sweep'``
-    (:class:`~ego_reasoner_ros.training.sweep.SweepExpertPolicy`).
+    ``expert`` is ``'engine'`` (:class:`DataEnginePolicy`), ``'sweep'``
+    (:class:`~ego_reasoner_ros.training.sweep.SweepExpertPolicy`) or ``'probe'`` (the sweep
+    expert deciding from the commands' outcomes, ``search='probe'``).
     """
     from ego_reasoner_ros.training.sim_env import SimStepEnvironment
 
@@ -589,21 +590,23 @@ def run_task(task: Task, sim: Any, *, seed: int, search_rank: int | None = None,
     env = SimStepEnvironment(sim, scene=scene if scene is not None else task.scene,
                              task=task.sim_task(), seed=seed, on_reset=on_reset)
     policy: DataEnginePolicy | Any
-    if expert == 'sweep':
+    if expert in ('sweep', 'probe'):
         from ego_reasoner_ros.training.sweep import SweepExpertPolicy
 
         rank = 0
-        policy = SweepExpertPolicy(task, compat=compat, failure_prob=failure_prob, seed=seed)
+        policy = SweepExpertPolicy(task, compat=compat, failure_prob=failure_prob, seed=seed,
+                                   search='probe' if expert == 'probe' else 'view')
     elif expert == 'engine':
         policy = DataEnginePolicy(task, search_rank=rank, seed=seed, compat=compat,
                                   rewriter=rewriter, failure_prob=failure_prob)
     else:
-        raise ValueError(f"expert must be 'engine' or 'sweep', got {expert!r}")
+        raise ValueError(f'expert must be one of {EXPERTS}, got {expert!r}')
     record = run_episode(policy, env, task.instruction, task.tasktype, config=LoopConfig(),
                          seed=seed, episode_id=episode_id or f'{task.identity}-v{rank}',
                          scene=task.scene)
     verdict = judge(record, task, env.world, initial.get('state'),
-                    allowed_failures=policy.n_probes + getattr(policy, 'n_mistakes', 0))
+                    allowed_failures=policy.n_probes + getattr(policy, 'n_mistakes', 0)
+                    + getattr(policy, 'n_failed_probes', 0))
     record.metadata.update({
         'task_identity': str(task.identity), 'taskname': task.taskname,
         'key_actions': list(task.key_actions), 'expert': policy.stats(),

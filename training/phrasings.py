@@ -175,6 +175,53 @@ PHRASINGS: dict[str, tuple[str, ...]] = {
         'I need the {obj} on the {rec} and afterwards the {obj2} on the {rec2}.',
     ),
 }
+# Requests composed from a politeness frame, a verb phrase and a tail ("Would you mind
+# grabbing the mug for me?"): people word the same request in many frames, and a model
+# trained on a few fixed sentences maps an unseen frame to the wrong task. A fixed sample of
+# the combinations joins each task type's templates.
+_FRAMES = ('Please {v}.', 'Could you {v}?', 'Can you {v}?', 'Would you {v}?',
+           'Could you please {v}?', 'Would you please {v}?', 'I need you to {v}.',
+           'Is it okay to {v}?', 'Would you mind {g}?', 'Do you mind {g}?',
+           'Is it possible for you to {v}?', '{V}.')
+_VERB_PHRASES: dict[str, tuple[tuple[str, str], ...]] = {
+    'single_search': (('find', 'finding'), ('locate', 'locating'), ('look for', 'looking for'),
+                      ('search for', 'searching for'), ('spot', 'spotting'),
+                      ('identify', 'identifying')),
+    'single_pickup': (('pick up', 'picking up'), ('grab', 'grabbing'), ('take', 'taking'),
+                      ('get', 'getting'), ('fetch', 'fetching'), ('collect', 'collecting'),
+                      ('retrieve', 'retrieving')),
+    'pickup_and_put': (('put', 'putting'), ('place', 'placing'), ('set', 'setting'),
+                       ('move', 'moving')),
+    'pickup_and_put_in_closerep': (('put', 'putting'), ('place', 'placing'),
+                                   ('store', 'storing'), ('move', 'moving')),
+}
+_OBJECT_PHRASES: dict[str, tuple[str, ...]] = {
+    'single_search': ('the {obj}', 'the {obj} in the room', 'the {obj} in this room',
+                      'the {obj} around here'),
+    'single_pickup': ('the {obj}', 'the {obj} from the room', 'the {obj} for me',
+                      'the {obj} from where it is'),
+    'pickup_and_put': ('the {obj} on the {rec}', 'the {obj} onto the {rec}',
+                       'the {obj} on top of the {rec}'),
+    'pickup_and_put_in_closerep': ('the {obj} in the {rec}', 'the {obj} into the {rec}',
+                                   'the {obj} inside the {rec}'),
+}
+COMPOSED_PER_TYPE = 16
+
+
+def _composed(task_type: str) -> tuple[str, ...]:
+    """A fixed sample of frame x verb x object-phrase requests for ``task_type``."""
+    out = []
+    for frame in _FRAMES:
+        for base, ing in _VERB_PHRASES[task_type]:
+            for obj in _OBJECT_PHRASES[task_type]:
+                v, g = f'{base} {obj}', f'{ing} {obj}'
+                out.append(frame.format(v=v, g=g, V=v[0].upper() + v[1:]))
+    return tuple(random.Random(f'composed-{task_type}').sample(out, COMPOSED_PER_TYPE))
+
+
+for _type in _VERB_PHRASES:
+    PHRASINGS[_type] = PHRASINGS[_type] + _composed(_type)
+
 # Closed-container variants reuse the wording of their base type: the instruction does not
 # tell where the object is.
 PHRASINGS['single_search_from_closerep'] = PHRASINGS['single_search']

@@ -2,7 +2,7 @@
 # Licensed under the Apache License, Version 2.0
 """Registers every policy: the scripted ones and the model backends.
 
-Scripted: ``expert``, ``expert:RANK``, ``sweep``, ``sweep:P``, ``random``, ``heuristic``;
+Scripted: ``expert``, ``expert:RANK``, ``sweep``, ``sweep:P``, ``probe``, ``random``, ``heuristic``;
 model backends (registered by importing ``training.backends``): ``hf:``, ``openai:``,
 ``vllm:``.
 """
@@ -43,6 +43,15 @@ def _sweep(arg: str | None, **kwargs: Any) -> Any:
                                                  'sweep:P needs a probability P'))
 
 
+def _probe(arg: str | None, **kwargs: Any) -> Any:
+    """``probe``: the sweep expert deciding from the commands' outcomes (``search='probe'``)."""
+    from ego_reasoner_ros.training.sweep import InstructionSweepPolicy
+
+    if arg:
+        raise ValueError(f'probe takes no argument, got {arg!r}')
+    return InstructionSweepPolicy(search='probe', **kwargs)
+
+
 def _random(arg: str | None, **kwargs: Any) -> RandomPolicy:
     """``random`` or ``random:P`` (P = probability of ending at each step)."""
     return RandomPolicy(**_spec_option(kwargs, 'end_probability', arg, float,
@@ -57,5 +66,6 @@ def _heuristic(arg: str | None, **kwargs: Any) -> HeuristicPolicy:
 
 register_policy('expert', _expert)
 register_policy('sweep', _sweep)
+register_policy('probe', _probe)
 register_policy('random', _random)
 register_policy('heuristic', _heuristic)

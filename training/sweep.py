@@ -52,6 +52,28 @@ SWEEP_ORDER: tuple[str, ...] = (
 )
 #: Receptacles that are themselves small movable objects: never search places.
 _SMALL_RECEPTACLES = frozenset({'Pot', 'Pan', 'Bowl', 'Mug', 'Plate', 'Cup'})
+#: Search places that can be opened (every instance in the public FloorPlans is openable).
+OPENABLE_PLACES = frozenset({'Cabinet', 'Drawer', 'Fridge', 'Microwave', 'Box', 'Safe',
+                             'Toilet'})
+#: Receptacle Types found in at least 10% of the public FloorPlans of each room kind, so
+#: the places worth trying first once the first view has shown what kind of room it is.
+KIND_PLACES: dict[str, frozenset[str]] = {
+    'kitchen': frozenset({
+        'CounterTop', 'Shelf', 'DiningTable', 'SinkBasin', 'Cabinet', 'Fridge', 'StoveBurner',
+        'Drawer', 'GarbageCan', 'Microwave', 'ShelvingUnit', 'Chair', 'Stool'}),
+    'living room': frozenset({
+        'Shelf', 'DiningTable', 'SideTable', 'Dresser', 'CoffeeTable', 'Cabinet', 'Sofa',
+        'Drawer', 'TVStand', 'ArmChair', 'GarbageCan', 'Ottoman', 'Box', 'ShelvingUnit',
+        'Chair'}),
+    'bedroom': frozenset({
+        'Desk', 'Shelf', 'SideTable', 'Dresser', 'Bed', 'Cabinet', 'Drawer', 'ArmChair',
+        'GarbageCan', 'Box', 'Safe', 'ShelvingUnit', 'Chair'}),
+    'bathroom': frozenset({
+        'CounterTop', 'Shelf', 'SideTable', 'SinkBasin', 'Cabinet', 'Toilet',
+        'HandTowelHolder', 'TowelHolder', 'BathtubBasin', 'Drawer', 'GarbageCan',
+        'ToiletPaperHanger'}),
+}
+SEARCH_MODES = ('view', 'probe')
 _NAV, _END = Verb.NAVIGATE_TO, Verb.END
 _PUT_VERBS = (Verb('put'), Verb('put in'))
 
@@ -64,6 +86,27 @@ def sweep_places(target: str, compat: ReceptacleCompat) -> list[str]:
     return [target] + ordered
 
 
+def room_kind(scene_types: Any) -> str:
+    """The kind of room (a key of :data:`KIND_PLACES`) that these object Types make up."""
+    types = set(scene_types)
+    if 'Toilet' in types:
+        return 'bathroom'
+    if 'Bed' in types:
+        return 'bedroom'
+    if types & {'Fridge', 'StoveBurner', 'Microwave'}:
+        return 'kitchen'
+    return 'living room'
+
+
+def probe_places(target: str, kind: str, compat: ReceptacleCompat) -> list[str]:
+    """The probe search's places: the object, its usual places in a room of this kind, then
+    its remaining usual places (a room may have what its kind rarely has)."""
+    places = sweep_places(target, compat)
+    usual = KIND_PLACES.get(kind, frozenset())
+    return [places[0]] + [c for c in places[1:] if c in usual] + [
+        c for c in places[1:] if c not in usual]
+
+
 class _GiveUpError(Exception):
     """A key action failed: the trajectory cannot succeed."""
 
@@ -74,6 +117,12 @@ class SweepExpertPolicy(Policy):
     Args:
         task: the task (its key actions drive everything but the search order).
         compat: receptacle compatibility table (the search places).
+        failure_prob: ``view`` search only: probability of a mistaken pickup at a wrong place.
+        search: ``'view'`` decides at each place from what is in view and skips places the
+            room lacks; ``'probe'`` decides from the commands' outcomes only, as a policy
+            that cannot read small objects in its images must: it tries the action at each
+            place (``pickup``; for a search, ``navigate to`` the object), opens a container
+            when that fails, and walks a list of places chosen by the kind of room.
     """
 
     name = 'sweep-expert'
@@ -81,9 +130,12 @@ class SweepExpertPolicy(Policy):
     needs_images = False
 
     def __init__(self, task: Task | PlannedTask, *, compat: ReceptacleCompat | None = None,
-                 failure_prob: float = 0.0, seed: int = 0) -> None:
+                 failure_prob: float = 0.0, seed: int = 0, search: str = 'view') -> None:
         if not 0.0 <= failure_prob <= 1.0:
             raise ValueError(f'failure_prob must be in [0, 1], got {failure_prob}')
+        if search not in SEARCH_MODES:
+            raise ValueError(f'search must be one of {SEARCH_MODES}, got {search!r}')
+        self.search = search
         self.task = task
         self.failure_prob = failure_prob
         self.seed = seed
@@ -105,6 +157,7 @@ class SweepExpertPolicy(Policy):
         self.n_visits = 0
         self.n_peeks = 0
         self.n_mistakes = 0
+        self.n_failed_probes = 0  # failed pickups, opens and sightings of the probe search
         self.rng = random.Random(f'{self.seed}-{seed}-{self.task.identity}')
         self.step = 0
         self.started = False
@@ -129,7 +182,7 @@ class SweepExpertPolicy(Policy):
         """Counters stored in the episode metadata."""
         return {'expert': 'sweep', 'failed_navigations': self.n_probes,
                 'wrong_places': self.n_visits, 'peeks': self.n_peeks,
-                'mistaken_pickups': self.n_mistakes}
+                'mistaken_pickups': self.n_mistakes, 'failed_probes': self.n_failed_probes}
 
     # ------------------------------------------------------------------ the script
     def _ops(self) -> list[tuple[int, str]]:
@@ -159,14 +212,19 @@ class SweepExpertPolicy(Policy):
         return len(self.keys) - i + 1
 
     def _script(self) -> Generator[tuple[Action, str], bool, None]:
-        note = f'<Planning>Plan: {self._plan()}.</Planning>'
+        if self.search == 'probe':
+            self.kind = room_kind(self.world.scene_types())
+            note = f'<Planning>Room: {self.kind}. Plan: {self._plan()}.</Planning>'
+        else:
+            note = f'<Planning>Plan: {self._plan()}.</Planning>'
         i = 0
         held: str | None = None
         peek: str | None = None  # the object looked for inside the container about to open
         while i < len(self.keys):
             phase = self.phases.get(i)
             if phase is not None:
-                i, note = yield from self._search(phase, i, note)
+                search = self._probe_search if self.search == 'probe' else self._search
+                i, note = yield from search(phase, i, note)
                 nxt = self.keys[i] if i < len(self.keys) else None
                 peek = phase.target if nxt is not None and nxt.verb == Verb.OPEN else None
                 continue
@@ -262,6 +320,79 @@ class SweepExpertPolicy(Policy):
             note = f'<Observation>No {target} at {c}.</Observation>'
         raise _GiveUpError(f'{target} not found')
 
+    def _probe_search(self, phase: Any, i: int,
+                      note: str) -> Generator[tuple[Action, str], bool, tuple[int, str]]:
+        """Walk the places for ``phase.target`` deciding from outcomes only (``search='probe'``).
+
+        A pickup phase ends with the object in hand (its ``pickup`` key is done here); a
+        search phase ends in front of the object. Returns the next key index and a note.
+        """
+        target = phase.target
+        find = self.task.tasktype.startswith('single_search')
+        todo = probe_places(target, self.kind, self.compat)
+        opened: str | None = None
+        found = False
+        while todo and not found:
+            c = todo.pop(0)
+            then = f'; then {", ".join(todo)}' if todo else ''
+            ok = yield Action(_NAV, c), (
+                note + self._think(i, f'Search for {target}: try {c}{then}.'))
+            if not ok:
+                self.n_probes += 1
+                note = f'<Reflection>{c} is not reachable.</Reflection>'
+                continue
+            if find and c == target:
+                found = True
+                break
+            self.n_visits += 1
+            found = yield from self._probe_here(i, target, c, find)
+            if found:
+                break
+            note = (f'<Reflection>{target} is out of reach.</Reflection>' if c == target
+                    else f'<Reflection>No {target} at {c}.</Reflection>')
+            if c in OPENABLE_PLACES and c != target:
+                self.n_peeks += 1
+                ok = yield Action(Verb.OPEN, c), (
+                    note + self._think(i, f'Open {c} to look inside.'))
+                if not ok:
+                    self.n_failed_probes += 1
+                    note = f'<Reflection>{c} does not open.</Reflection>'
+                    continue
+                found = yield from self._probe_here(i, target, c, find, inside=True)
+                if found:
+                    opened = c
+                    break
+                yield Action(Verb.CLOSE, c), (
+                    f'<Reflection>No {target} in {c}.</Reflection>' + self._think(i, f'Close {c}.'))
+                note = f'<Observation>{c} is closed again.</Observation>'
+        if not found:
+            raise _GiveUpError(f'{target} not found')
+        # skip the keys this search has done: opening the place, picking the object up
+        j = i + 1
+        if j < len(self.keys) and self.keys[j].verb == Verb.OPEN and (
+                opened == self.keys[j].target or find):
+            j += 1
+        if not find and j < len(self.keys) and self.keys[j].verb == Verb.PICKUP:
+            j += 1
+        return j, (f'<Observation>I have {target}.</Observation>' if not find
+                   else f'<Observation>{target} is here.</Observation>')
+
+    def _probe_here(self, i: int, target: str, place: str, find: bool, *,
+                    inside: bool = False) -> Generator[tuple[Action, str], bool, bool]:
+        """Try to take (or, searching, to reach) ``target`` at ``place``; True on success."""
+        where = f'inside {place}' if inside else 'here'
+        if find:
+            ok = yield Action(_NAV, target), (
+                f'<Observation>At {place}.</Observation>'
+                + self._think(i, f'Is {target} {where}? Go to {target}.'))
+        else:
+            ok = yield Action(Verb.PICKUP, target), (
+                f'<Observation>At {place}.</Observation>'
+                + self._think(i, f'Is {target} {where}? Pick up {target}.'))
+        if not ok:
+            self.n_failed_probes += 1
+        return bool(ok)
+
     def _found_note(self, target: str, place: str, closerep: bool) -> str:
         if closerep or self._closed(place) and not self._visible(target):
             return f'<Observation>No {target} in view; {place} is closed.</Observation>'
@@ -342,9 +473,9 @@ class InstructionSweepPolicy(SweepExpertPolicy):
     """
 
     def __init__(self, *, compat: ReceptacleCompat | None = None, failure_prob: float = 0.0,
-                 seed: int = 0) -> None:
+                 seed: int = 0, search: str = 'view') -> None:
         super().__init__(PlannedTask('unplanned', 'single_search', ()), compat=compat,
-                         failure_prob=failure_prob, seed=seed)
+                         failure_prob=failure_prob, seed=seed, search=search)
 
     def reset(self, instruction: str, *, seed: int | None = None,
               world: object | None = None) -> None:
