@@ -2,9 +2,9 @@
 # Licensed under the Apache License, Version 2.0
 """Registers every policy: the scripted ones and the model backends.
 
-Scripted: ``expert``, ``expert:RANK``, ``sweep``, ``sweep:P``, ``probe``, ``random``, ``heuristic``;
-model backends (registered by importing ``training.backends``): ``hf:``, ``openai:``,
-``vllm:``.
+Scripted: ``expert``, ``expert:RANK``, ``sweep``, ``sweep:P``, ``probe``, ``random``,
+``heuristic``; model backends (registered by importing ``training.backends``): ``hf:``,
+``openai:``, ``vllm:``.
 """
 
 from __future__ import annotations

@@ -99,8 +99,11 @@ def room_kind(scene_types: Any) -> str:
 
 
 def probe_places(target: str, kind: str, compat: ReceptacleCompat) -> list[str]:
-    """The probe search's places: the object, its usual places in a room of this kind, then
-    its remaining usual places (a room may have what its kind rarely has)."""
+    """The probe search's places, in order.
+
+    The object itself, then its usual places found in a room of this kind, then its other
+    usual places (a room may have what its kind rarely has).
+    """
     places = sweep_places(target, compat)
     usual = KIND_PLACES.get(kind, frozenset())
     return [places[0]] + [c for c in places[1:] if c in usual] + [
@@ -362,8 +365,8 @@ class SweepExpertPolicy(Policy):
                 if found:
                     opened = c
                     break
-                yield Action(Verb.CLOSE, c), (
-                    f'<Reflection>No {target} in {c}.</Reflection>' + self._think(i, f'Close {c}.'))
+                yield Action(Verb.CLOSE, c), (f'<Reflection>No {target} in {c}.</Reflection>'
+                                              + self._think(i, f'Close {c}.'))
                 note = f'<Observation>{c} is closed again.</Observation>'
         if not found:
             raise _GiveUpError(f'{target} not found')
