@@ -127,16 +127,19 @@ def test_mistaken_pickups_fail_and_the_search_goes_on(world_tasks) -> None:
         SweepExpertPolicy(datagen.task_from_record(world_tasks[0]), failure_prob=2.0)
 
 
-def test_instruction_sweep_plans_from_the_instruction_and_succeeds(world_tasks) -> None:
-    """``sweep`` (the graph's policy) reads no task record, yet solves the generated tasks."""
+def _instruction_episodes(spec: str, world_tasks: list[dict]):
+    """Run the policy ``spec`` on each task from its instruction alone.
+
+    Yields ``(policy, task, record, success)`` right after each episode, while the policy
+    still holds that episode's plan.
+    """
     from ego_reasoner_ros.core.loop import LoopConfig, run_episode
     from ego_reasoner_ros.core.policy import make_policy
-    import ego_reasoner_ros.training.policies  # noqa: F401  (registers 'sweep')
+    import ego_reasoner_ros.training.policies  # noqa: F401  (registers 'sweep', 'probe')
     from ego_reasoner_ros.training.sim_env import SimStepEnvironment
 
     sim = datagen.make_sim(64, render=False)
-    policy = make_policy('sweep')
-    successes = 0
+    policy = make_policy(spec)
     for rec in world_tasks:
         task = datagen.task_from_record(rec)
         env = SimStepEnvironment(sim, scene=rec['scene_path'], task=task.sim_task(), seed=0)
@@ -144,7 +147,14 @@ def test_instruction_sweep_plans_from_the_instruction_and_succeeds(world_tasks) 
                              seed=0, episode_id=str(task.identity), scene=task.scene)
         score = metrics.score_trajectory(record.trajectory_entries(), task.key_actions,
                                          tasktype=task.tasktype, taskname=task.taskname)
-        successes += score.success
+        yield policy, task, record, score.success
+
+
+def test_instruction_sweep_plans_from_the_instruction_and_succeeds(world_tasks) -> None:
+    """``sweep`` (the graph's policy) reads no task record, yet solves the generated tasks."""
+    successes = 0
+    for policy, _task, record, success in _instruction_episodes('sweep', world_tasks):
+        successes += success
         steps = record.model_steps
         assert steps[0].raw_output.startswith('<Planning>Plan: ')
         for step in steps:
@@ -227,22 +237,9 @@ def test_probe_search_decides_from_outcomes_only(world_tasks) -> None:
 
 
 def test_probe_policy_spec_solves_tasks_from_the_instruction(world_tasks) -> None:
-    from ego_reasoner_ros.core.loop import LoopConfig, run_episode
     from ego_reasoner_ros.core.policy import make_policy
-    import ego_reasoner_ros.training.policies  # noqa: F401  (registers 'probe')
-    from ego_reasoner_ros.training.sim_env import SimStepEnvironment
 
-    sim = datagen.make_sim(64, render=False)
-    policy = make_policy('probe')
-    successes = 0
-    for rec in world_tasks:
-        task = datagen.task_from_record(rec)
-        env = SimStepEnvironment(sim, scene=rec['scene_path'], task=task.sim_task(), seed=0)
-        record = run_episode(policy, env, task.instruction, task.tasktype, config=LoopConfig(),
-                             seed=0, episode_id=str(task.identity), scene=task.scene)
-        successes += metrics.score_trajectory(
-            record.trajectory_entries(), task.key_actions, tasktype=task.tasktype,
-            taskname=task.taskname).success
+    successes = sum(success for *_, success in _instruction_episodes('probe', world_tasks))
     assert successes >= 0.85 * len(world_tasks)
     with pytest.raises(ValueError, match='probe takes no argument'):
         make_policy('probe:1')

@@ -335,7 +335,7 @@ class SweepExpertPolicy(Policy):
         todo = probe_places(target, self.kind, self.compat)
         opened: str | None = None
         found = False
-        while todo and not found:
+        while todo:
             c = todo.pop(0)
             then = f'; then {", ".join(todo)}' if todo else ''
             ok = yield Action(_NAV, c), (
