@@ -33,6 +33,7 @@ from ego_reasoner_ros.training.datagen import (
     image_placeholders,
     judge,
     make_sim,
+    planned_failures,
     task_from_record,
 )
 
@@ -62,9 +63,8 @@ def replay_episode(record: EpisodeRecord, task_rec: dict[str, Any], sim: Any) ->
         problems.append(f'replay differs: recorded {old} vs replayed {new}')
     expert = record.metadata.get('expert') or {}
     # deliberate failures of the expert (probes, unreachable sweep places) are part of the data
-    planned = sum(int(expert.get(k, 0))
-                  for k in ('probes', 'failed_navigations', 'mistaken_pickups', 'failed_probes'))
-    verdict = judge(again, task, env.world, initial.get('state'), allowed_failures=planned)
+    verdict = judge(again, task, env.world, initial.get('state'),
+                    allowed_failures=planned_failures(expert))
     if not verdict.kept:
         problems.append(f'replay not a success: {verdict.reason}')
     return problems

@@ -539,6 +539,16 @@ def task_from_record(rec: dict[str, Any]) -> Task:
     return Task.from_dict(rec)
 
 
+#: Expert counters (``stats()`` keys) of deliberate failures: the engine's probes, the
+#: sweep's unreachable places and mistaken pickups, the probe search's failed tries.
+PLANNED_FAILURE_KEYS = ('probes', 'failed_navigations', 'mistaken_pickups', 'failed_probes')
+
+
+def planned_failures(expert_stats: dict[str, Any]) -> int:
+    """How many failed steps an expert made on purpose, from its ``stats()`` counters."""
+    return sum(int(expert_stats.get(k, 0)) for k in PLANNED_FAILURE_KEYS)
+
+
 def judge(record: EpisodeRecord, task: Task, world: Any,
           initial: goals.InitialState | None, *, allowed_failures: int = 0) -> Verdict:
     """Apply the acceptance rules to a finished episode.
@@ -605,8 +615,7 @@ def run_task(task: Task, sim: Any, *, seed: int, search_rank: int | None = None,
                          seed=seed, episode_id=episode_id or f'{task.identity}-v{rank}',
                          scene=task.scene)
     verdict = judge(record, task, env.world, initial.get('state'),
-                    allowed_failures=policy.n_probes + getattr(policy, 'n_mistakes', 0)
-                    + getattr(policy, 'n_failed_probes', 0))
+                    allowed_failures=planned_failures(policy.stats()))
     record.metadata.update({
         'task_identity': str(task.identity), 'taskname': task.taskname,
         'key_actions': list(task.key_actions), 'expert': policy.stats(),
