@@ -7,8 +7,8 @@
 
 Prompts are the conversations before each expert decision of the dataset
 (:func:`~ego_reasoner_ros.training.train_data.load_grpo_dataset`); rewards come from
-:mod:`ego_reasoner_ros.training.rewards` by name (``format``, ``imitation``, ``env``) with
-optional weights. Generation uses TRL's own HF ``generate`` rollouts.
+:mod:`ego_reasoner_ros.training.rewards` by name (``format``, ``imitation``, ``env``,
+``rollout``) with optional weights. Generation uses TRL's own HF ``generate`` rollouts.
 """
 
 from __future__ import annotations
@@ -34,6 +34,9 @@ class GRPOTrainConfig(TrainConfig):
     Attributes:
         rewards: reward names, or a mapping name -> weight.
         env_reward: options of :class:`~ego_reasoner_ros.training.rewards.EnvRewardConfig`.
+        rollout_reward: options of
+            :class:`~ego_reasoner_ros.training.rollout_reward.RolloutRewardConfig` (the
+            ``rollout`` reward: the episode finished by the model being trained).
         turns: which assistant turns become prompts (``all``, ``first``, ``last``).
         max_prompt_images: skip prompts with more images.
         num_generations: completions per prompt (the group size).
@@ -46,6 +49,7 @@ class GRPOTrainConfig(TrainConfig):
     learning_rate: float = 1e-6
     rewards: Any = field(default_factory=lambda: {'format': 0.5, 'imitation': 1.0})
     env_reward: dict[str, Any] = field(default_factory=dict)
+    rollout_reward: dict[str, Any] = field(default_factory=dict)
     turns: str = 'all'
     max_prompt_images: int | None = None
     num_generations: int = 4
@@ -73,7 +77,7 @@ def reward_functions(cfg: GRPOTrainConfig) -> tuple[list[Any], list[float]]:
 
     funcs, weights = [], []
     for name, weight in cfg.rewards.items():
-        opts = cfg.env_reward if name == 'env' else {}
+        opts = {'env': cfg.env_reward, 'rollout': cfg.rollout_reward}.get(name, {})
         funcs.append(get_reward(name, **opts))
         weights.append(float(weight))
     return funcs, weights
@@ -89,7 +93,8 @@ def run_grpo(cfg: GRPOTrainConfig, *, resume: bool | str = False,
     from ego_reasoner_ros.training import train_data
 
     dataset = train_data.load_grpo_dataset(cfg.data, turns=cfg.turns, limit=cfg.limit,
-                                           max_prompt_images=cfg.max_prompt_images)
+                                           max_prompt_images=cfg.max_prompt_images,
+                                           task_types=cfg.task_types)
 
     def corpus():
         return train_data.corpus_from_rows(train_data.load_rows(cfg.data))
@@ -111,6 +116,9 @@ def run_grpo(cfg: GRPOTrainConfig, *, resume: bool | str = False,
     trainer = trl.GRPOTrainer(model=model, reward_funcs=funcs, args=grpo_args,
                               train_dataset=dataset, processing_class=processor,
                               peft_config=lora_config(cfg))
+    for func in funcs:
+        if hasattr(func, 'bind'):  # rewards that continue episodes with the live model
+            func.bind(trainer)
     trainer.train(resume_from_checkpoint=checkpoint)
     reward_keys = ['reward'] + [f'rewards/{getattr(f, "__name__", "reward")}/mean'
                                 for f in funcs]

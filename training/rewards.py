@@ -274,11 +274,19 @@ REWARD_FUNCTIONS = {'format': format_reward, 'imitation': imitation_reward,
 
 
 def get_reward(name: str, **options: Any):
-    """A reward function by config name (``format``, ``imitation``, ``env``)."""
+    """A reward function by config name (``format``, ``imitation``, ``env``, ``rollout``).
+
+    ``rollout`` (:class:`~ego_reasoner_ros.training.rollout_reward.RolloutReward`) needs
+    options (at least ``tasks``) and a model bound before it is called.
+    """
     if name == 'env' and options:
         return EnvReward(EnvRewardConfig(**options))
+    if name == 'rollout':
+        from ego_reasoner_ros.training.rollout_reward import RolloutReward, RolloutRewardConfig
+
+        return RolloutReward(RolloutRewardConfig(**options))
     try:
         return REWARD_FUNCTIONS[name]
     except KeyError:
-        raise ValueError(f'unknown reward {name!r}; choose from {sorted(REWARD_FUNCTIONS)}') \
-            from None
+        choices = sorted([*REWARD_FUNCTIONS, 'rollout'])
+        raise ValueError(f'unknown reward {name!r}; choose from {choices}') from None

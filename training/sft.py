@@ -54,6 +54,7 @@ class TrainConfig:
         first_turns: ``none``, ``add``, ``only`` or ``text``: mix in (or train on only)
             each trajectory's first turn, the instruction-to-plan step (see
             :func:`~ego_reasoner_ros.training.train_data.load_sft_dataset`).
+        task_types: train only on trajectories of these ER task types (None: all).
         trainer: extra ``SFTConfig`` / ``GRPOConfig`` fields, passed through.
     """
 
@@ -83,6 +84,7 @@ class TrainConfig:
     torch_threads: int | None = None
     limit: int | None = None
     first_turns: str = 'none'
+    task_types: list[str] | None = None
     dtype: str = 'auto'
     trainer: dict[str, Any] = field(default_factory=dict)
 
@@ -95,6 +97,14 @@ class TrainConfig:
                     from None
         if not self.model:
             raise ValueError('model must name a checkpoint or "tiny"')
+        if isinstance(self.task_types, str):
+            self.task_types = [self.task_types]
+        if self.task_types is not None:
+            from ego_reasoner_ros.training.tasks import TASK_TYPES
+
+            unknown = [t for t in self.task_types if t not in TASK_TYPES]
+            if unknown:
+                raise ValueError(f'unknown task types {unknown}; choose from {sorted(TASK_TYPES)}')
         if not self.data:
             raise ValueError('data must name a dataset folder or file')
         if self.max_steps == 0 or self.max_steps < -1:
@@ -307,7 +317,8 @@ def run_sft(cfg: TrainConfig, *, resume: bool | str = False) -> dict[str, Any]:
     from ego_reasoner_ros.training import train_data
 
     dataset = train_data.load_sft_dataset(cfg.data, limit=cfg.limit,
-                                          first_turns=cfg.first_turns, seed=cfg.seed)
+                                          first_turns=cfg.first_turns, seed=cfg.seed,
+                                          task_types=cfg.task_types)
 
     def corpus():
         return train_data.corpus_from_rows(train_data.load_rows(cfg.data))

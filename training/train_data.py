@@ -21,7 +21,7 @@ trajectory into one prompt per assistant turn with the expert's next action.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 import json
 import logging
 import os
@@ -225,8 +225,21 @@ def task_to_plan(row: dict[str, Any]) -> dict[str, Any]:
                          reply], 'images': []}
 
 
+def of_task_types(rows: list[dict[str, Any]], task_types: Sequence[str] | None,
+                  source: Any = 'dataset') -> list[dict[str, Any]]:
+    """The rows of the given ER task types (all rows when ``task_types`` is empty)."""
+    if not task_types:
+        return rows
+    wanted = set(task_types)
+    kept = [r for r in rows if r.get('tasktype') in wanted]
+    if not kept:
+        raise DataError(f'{source}: no trajectory of the task types {sorted(wanted)}')
+    return kept
+
+
 def load_sft_dataset(source: str | os.PathLike, *, limit: int | None = None,
-                     first_turns: str = 'none', seed: int = 0):
+                     first_turns: str = 'none', seed: int = 0,
+                     task_types: Sequence[str] | None = None):
     """TRL conversational vision rows for ``SFTTrainer``.
 
     Args:
@@ -237,10 +250,11 @@ def load_sft_dataset(source: str | os.PathLike, *, limit: int | None = None,
             short plan stage before the trajectory stage) or ``text`` (only the task line
             and the first reply, no image: a warm-up, see :func:`task_to_plan`).
         seed: shuffle seed for ``add``.
+        task_types: keep only trajectories of these ER task types (a curriculum stage).
     """
     if first_turns not in FIRST_TURNS:
         raise ValueError(f'first_turns must be one of {FIRST_TURNS}, got {first_turns!r}')
-    rows = load_rows(source)
+    rows = of_task_types(load_rows(source), task_types, source)
     if limit:
         rows = rows[:limit]
     for i, row in enumerate(rows):
@@ -313,10 +327,14 @@ def grpo_rows(rows: Iterable[dict[str, Any]], *, turns: str = 'all',
 
 
 def load_grpo_dataset(source: str | os.PathLike, *, turns: str = 'all',
-                      limit: int | None = None, max_prompt_images: int | None = None):
-    """TRL prompt rows for ``GRPOTrainer`` (see :func:`grpo_rows`)."""
-    rows = list(grpo_rows(load_rows(source), turns=turns,
-                          max_prompt_images=max_prompt_images))
+                      limit: int | None = None, max_prompt_images: int | None = None,
+                      task_types: Sequence[str] | None = None):
+    """TRL prompt rows for ``GRPOTrainer`` (see :func:`grpo_rows`).
+
+    ``task_types`` keeps only trajectories of those ER task types (a curriculum).
+    """
+    source_rows = of_task_types(load_rows(source), task_types, source)
+    rows = list(grpo_rows(source_rows, turns=turns, max_prompt_images=max_prompt_images))
     if limit:
         rows = rows[:limit]
     if not rows:
