@@ -246,3 +246,36 @@ def test_probe_policy_spec_solves_tasks_from_the_instruction(world_tasks) -> Non
     with pytest.raises(ValueError, match='search must be one of'):
         from ego_reasoner_ros.training.sweep import SweepExpertPolicy
         SweepExpertPolicy(datagen.task_from_record(world_tasks[0]), search='peek')
+
+
+def test_segment_plan_memory_keeps_the_left_list_to_the_next_put(world_tasks) -> None:
+    """``probe-segment`` thoughts list at most one put; the full list is in the plan only."""
+    from ego_reasoner_ros.training.sweep import SweepExpertPolicy
+
+    sim = datagen.make_sim(64)
+    compat = ReceptacleCompat.builtin()
+    multi = [r for r in world_tasks if r['tasktype'].startswith(('ordered', 'long-range'))]
+    assert multi
+    transitions = 0
+    for rec in multi:
+        task = datagen.task_from_record(rec)
+        full, _ = datagen.run_task(task, sim, seed=0, scene=rec['scene_path'], compat=compat,
+                                   expert='probe')
+        seg, verdict = datagen.run_task(task, sim, seed=0, scene=rec['scene_path'],
+                                        compat=compat, expert='probe-segment')
+        # same decisions, same success; only the plan the thoughts carry differs
+        assert [_decision(s.raw_output) for s in seg.model_steps] == \
+            [_decision(s.raw_output) for s in full.model_steps]
+        assert verdict.kept
+        lefts = [re.search(r'Left: ([^.]*)\.', s.raw_output) for s in seg.model_steps]
+        lefts = [m.group(1) for m in lefts if m]
+        for left in lefts:
+            listed = left.split('; then the rest of the request')[0]
+            assert listed.count('put ') <= 1, left
+        assert 'Plan: ' in seg.model_steps[0].raw_output
+        transitions += sum(1 for a, b in zip(lefts, lefts[1:])
+                           if a.endswith('the rest of the request') and
+                           not b.endswith('the rest of the request'))
+    assert transitions >= 1
+    with pytest.raises(ValueError, match='plan_memory'):
+        SweepExpertPolicy(datagen.task_from_record(multi[0]), plan_memory='half')

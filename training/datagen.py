@@ -74,7 +74,7 @@ SEARCH_PLACES = ('CounterTop', 'DiningTable', 'Cabinet', 'Drawer', 'Shelf', 'Sid
                  'Desk', 'Dresser', 'CoffeeTable', 'Fridge', 'Sofa', 'ArmChair', 'Bed',
                  'TVStand', 'SinkBasin', 'GarbageCan', 'ShelvingUnit', 'Microwave')
 #: The experts the data engine can run (see :func:`run_task`).
-EXPERTS = ('engine', 'sweep', 'probe')
+EXPERTS = ('engine', 'sweep', 'probe', 'probe-segment')
 _SKIP_VISIBLE = frozenset({'Floor', 'Wall', 'Window', 'LightSwitch', 'Blinds', 'Curtains'})
 _NAV, _END = Verb('navigate to'), Verb('end')
 _SINGLE_OBJECT = frozenset({'single_search', 'single_search_from_closerep', 'single_pickup',
@@ -586,8 +586,10 @@ def run_task(task: Task, sim: Any, *, seed: int, search_rank: int | None = None,
     """Run the expert on one task; return the record (metadata filled) and the verdict.
 
     ``expert`` is ``'engine'`` (:class:`DataEnginePolicy`), ``'sweep'``
-    (:class:`~ego_reasoner_ros.training.sweep.SweepExpertPolicy`) or ``'probe'`` (the sweep
-    expert deciding from the commands' outcomes, ``search='probe'``).
+    (:class:`~ego_reasoner_ros.training.sweep.SweepExpertPolicy`), ``'probe'`` (the sweep
+    expert deciding from the commands' outcomes, ``search='probe'``) or ``'probe-segment'``
+    (the same, its thoughts carrying the plan only up to the next put,
+    ``plan_memory='segment'``).
     """
     from ego_reasoner_ros.training.sim_env import SimStepEnvironment
 
@@ -600,12 +602,14 @@ def run_task(task: Task, sim: Any, *, seed: int, search_rank: int | None = None,
     env = SimStepEnvironment(sim, scene=scene if scene is not None else task.scene,
                              task=task.sim_task(), seed=seed, on_reset=on_reset)
     policy: DataEnginePolicy | Any
-    if expert in ('sweep', 'probe'):
+    if expert in ('sweep', 'probe', 'probe-segment'):
         from ego_reasoner_ros.training.sweep import SweepExpertPolicy
 
         rank = 0
         policy = SweepExpertPolicy(task, compat=compat, failure_prob=failure_prob, seed=seed,
-                                   search='probe' if expert == 'probe' else 'view')
+                                   search='view' if expert == 'sweep' else 'probe',
+                                   plan_memory='segment' if expert == 'probe-segment'
+                                   else 'full')
     elif expert == 'engine':
         policy = DataEnginePolicy(task, search_rank=rank, seed=seed, compat=compat,
                                   rewriter=rewriter, failure_prob=failure_prob)

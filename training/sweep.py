@@ -74,6 +74,8 @@ KIND_PLACES: dict[str, frozenset[str]] = {
         'ToiletPaperHanger'}),
 }
 SEARCH_MODES = ('view', 'probe')
+#: How thoughts carry the plan: every operation left, or the part up to the next put.
+PLAN_MEMORY = ('full', 'segment')
 _NAV, _END = Verb.NAVIGATE_TO, Verb.END
 _PUT_VERBS = (Verb('put'), Verb('put in'))
 
@@ -133,12 +135,16 @@ class SweepExpertPolicy(Policy):
     needs_images = False
 
     def __init__(self, task: Task | PlannedTask, *, compat: ReceptacleCompat | None = None,
-                 failure_prob: float = 0.0, seed: int = 0, search: str = 'view') -> None:
+                 failure_prob: float = 0.0, seed: int = 0, search: str = 'view',
+                 plan_memory: str = 'full') -> None:
         if not 0.0 <= failure_prob <= 1.0:
             raise ValueError(f'failure_prob must be in [0, 1], got {failure_prob}')
         if search not in SEARCH_MODES:
             raise ValueError(f'search must be one of {SEARCH_MODES}, got {search!r}')
+        if plan_memory not in PLAN_MEMORY:
+            raise ValueError(f'plan_memory must be one of {PLAN_MEMORY}, got {plan_memory!r}')
         self.search = search
+        self.plan_memory = plan_memory
         self.task = task
         self.failure_prob = failure_prob
         self.seed = seed
@@ -206,9 +212,27 @@ class SweepExpertPolicy(Policy):
         ops = [op for k, op in self._ops() if k >= start]
         return ', '.join(ops) or ('nothing' if start else 'complete the task')
 
+    def _left(self, start: int) -> str:
+        """What is left of the plan from key ``start`` on, as the thoughts carry it.
+
+        ``full``: every operation left. ``segment``: only those up to the next ``put``,
+        then ``then the rest of the request`` when more follow: the list copied from turn
+        to turn stays short, and the next part is read from the request when it starts.
+        """
+        if self.plan_memory == 'full' or self.task.tasktype.startswith('single_search'):
+            return self._plan(start)
+        ops = [(k, op) for k, op in self._ops() if k >= start]
+        segment = []
+        for k, op in ops:
+            segment.append(op)
+            if self.keys[k].verb in _PUT_VERBS:
+                break
+        text = ', '.join(segment) or 'nothing'
+        return text + ('; then the rest of the request' if len(ops) > len(segment) else '')
+
     def _think(self, i: int, text: str) -> str:
         """A thought that starts with what is left of the plan from key ``i`` on."""
-        return f'<Thinking>Left: {self._plan(i)}. {text}</Thinking>'
+        return f'<Thinking>Left: {self._left(i)}. {text}</Thinking>'
 
     def _cost_after(self, i: int) -> int:
         """Steps the keys from ``i`` on still need (the final ``end`` included)."""
@@ -476,9 +500,10 @@ class InstructionSweepPolicy(SweepExpertPolicy):
     """
 
     def __init__(self, *, compat: ReceptacleCompat | None = None, failure_prob: float = 0.0,
-                 seed: int = 0, search: str = 'view') -> None:
+                 seed: int = 0, search: str = 'view', plan_memory: str = 'full') -> None:
         super().__init__(PlannedTask('unplanned', 'single_search', ()), compat=compat,
-                         failure_prob=failure_prob, seed=seed, search=search)
+                         failure_prob=failure_prob, seed=seed, search=search,
+                         plan_memory=plan_memory)
 
     def reset(self, instruction: str, *, seed: int | None = None,
               world: object | None = None) -> None:

@@ -53,13 +53,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument('--failure-prob', type=float, default=0.0, metavar='P',
                    help='before each navigation, with probability P first try a plausible '
                         'place the scene lacks, then recover (teaches recovery; default 0)')
-    p.add_argument('--expert', choices=('engine', 'sweep', 'probe'), default='engine',
+    p.add_argument('--expert', choices=('engine', 'sweep', 'probe', 'probe-segment'),
+                   default='engine',
                    help="engine (default): the reference-style expert that walks to the right "
                         "place first, second or third; sweep: a fixed, view-driven search with "
                         "terse Type-level thoughts, which a small model can imitate "
                         "(training/sweep.py); probe: the sweep deciding from the commands' "
                         "outcomes only (tries the action at each place, opens containers), "
-                        "so every decision follows from what the model is shown")
+                        "so every decision follows from what the model is shown; "
+                        "probe-segment: probe whose thoughts carry the plan only up to the "
+                        "next put (short lists for small models on multi-part tasks)")
     p.add_argument('--no-progress', action='store_true', help='no progress bar')
     p.add_argument('--check', type=Path, default=None, metavar='DIR',
                    help='check a dataset (replay every trajectory) instead of generating')
