@@ -225,6 +225,8 @@ def test_probe_search_decides_from_outcomes_only(world_tasks) -> None:
         stats = record.metadata['expert']
         failed = [k for k, s in enumerate(record.steps) if s.executed and not s.success]
         assert len(failed) == stats['failed_navigations'] + stats['failed_probes']
+        # the dataset card's reflection share reads the failures' reflections
+        assert datagen.reflects_after_failure(record) == bool(failed)
         probes += len(failed)
         for k in failed:
             # a failed command is never simply repeated

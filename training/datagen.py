@@ -915,6 +915,17 @@ def load_episodes(out_dir: Path) -> list[EpisodeRecord]:
             for p in sorted(root.glob('*/episode.json'))]
 
 
+def reflects_after_failure(record: EpisodeRecord) -> bool:
+    """Whether a reply right after a failed command holds a ``<Reflection>``."""
+    failed = False
+    for step in record.steps:
+        if step.from_model and failed and '<Reflection>' in (step.raw_output or ''):
+            return True
+        if step.executed:
+            failed = not step.success
+    return False
+
+
 def episode_stats(record: EpisodeRecord) -> dict[str, Any]:
     """Per-trajectory figures for the card."""
     model = record.model_steps
@@ -926,7 +937,10 @@ def episode_stats(record: EpisodeRecord) -> dict[str, Any]:
         'steps': record.step_count - 1, 'images': n_images,
         'thought_tokens': sum(_tokens(s.thought) for s in model),
         'search_rank': expert.get('search_rank', 0), 'misses': expert.get('misses', 0),
-        'reflection_after_miss': bool(expert.get('reflections_after_miss', 0)),
+        # the engine counts reflections after visiting a wrong place; every expert's
+        # reflections after a failed command are read from the trajectory
+        'reflection_after_miss': bool(expert.get('reflections_after_miss', 0))
+        or reflects_after_failure(record),
         'templates': expert.get('templates', []),
         'tags': sorted({t for s in model for t in thoughts_tags(s.raw_output)}),
     }
@@ -1075,7 +1089,8 @@ def write_card(out: Path, summary: dict[str, Any], stats: list[dict[str, Any]],
         f"val {summary['n_val']})",
         f"- images: {summary['n_images']}",
         f"- thought tokens (whitespace): {summary['n_thought_tokens']}",
-        f"- share with a reflection after a miss: {summary['reflection_share']:.1%}",
+        f"- share with a reflection after a miss or a failed command: "
+        f"{summary['reflection_share']:.1%}",
         f"- search variants: {summary['variants']}",
         f"- scenes: {summary['n_scenes']} (validation: {', '.join(summary['val_scenes'])})",
         f"- skipped reference test scenes: {', '.join(summary['skipped_scenes']) or 'none'}",

@@ -38,8 +38,8 @@ PARAMS: dict[str, Any] = {
     'scene': '',                    # scene name (FloorPlanN), or procedural:<seed>
     'scenes_dir': '',               # folder of <room>/<FloorPlanN>/metadata.json
     'seed': 0,
-    'width': 640,
-    'height': 480,
+    'width': 448,                   # what policies see in evaluation (448x448)
+    'height': 448,
     'fov_deg': 90.0,                # vertical, as in AI2-THOR
     'fov_axis': 'vertical',
     'move_distance': 0.5,
