@@ -50,7 +50,8 @@ from ego_reasoner_ros.core.errors import DataError, require
 from ego_reasoner_ros.core.loop import LoopConfig, max_steps_for, run_episode
 from ego_reasoner_ros.core.parser import format_decision
 from ego_reasoner_ros.core.policy import Policy, PolicyInput
-from ego_reasoner_ros.core.prompts import IMAGE_PLACEHOLDER, PromptBuilder
+from ego_reasoner_ros.core.prompts import (
+    IMAGE_PLACEHOLDER, PROMPT_CONFIG_FILE, PromptBuilder, PromptConfig)
 from ego_reasoner_ros.sim_bridge.receptacles import ReceptacleCompat
 from ego_reasoner_ros.training import goals, metrics, thoughts
 from ego_reasoner_ros.training import phrasings as ph
@@ -582,7 +583,8 @@ def run_task(task: Task, sim: Any, *, seed: int, search_rank: int | None = None,
              rewriter: Callable[[str], str] | None = None,
              episode_id: str | None = None,
              failure_prob: float = 0.0,
-             expert: str = 'engine') -> tuple[EpisodeRecord, Verdict]:
+             expert: str = 'engine',
+             prompt: PromptConfig | None = None) -> tuple[EpisodeRecord, Verdict]:
     """Run the expert on one task; return the record (metadata filled) and the verdict.
 
     ``expert`` is ``'engine'`` (:class:`DataEnginePolicy`), ``'sweep'``
@@ -616,7 +618,8 @@ def run_task(task: Task, sim: Any, *, seed: int, search_rank: int | None = None,
     else:
         raise ValueError(f'expert must be one of {EXPERTS}, got {expert!r}')
     record = run_episode(policy, env, task.instruction, task.tasktype, config=LoopConfig(),
-                         seed=seed, episode_id=episode_id or f'{task.identity}-v{rank}',
+                         builder=PromptBuilder(prompt or PromptConfig()), seed=seed,
+                         episode_id=episode_id or f'{task.identity}-v{rank}',
                          scene=task.scene)
     verdict = judge(record, task, env.world, initial.get('state'),
                     allowed_failures=planned_failures(policy.stats()))
@@ -647,6 +650,7 @@ class DatagenConfig:
     rewrite_url: str | None = None
     rewrite_model: str = 'default'
     thought_style: str = 'full'
+    restate_task: bool = False
     failure_prob: float = 0.0
     expert: str = 'engine'
 
@@ -686,7 +690,8 @@ class DatagenConfig:
                 **({'thought_style': self.thought_style} if self.thought_style != 'full'
                    else {}),
                 **({'failure_prob': self.failure_prob} if self.failure_prob else {}),
-                **({'expert': self.expert} if self.expert != 'engine' else {})}
+                **({'expert': self.expert} if self.expert != 'engine' else {}),
+                **({'restate_task': True} if self.restate_task else {})}
 
 
 def _atomic_write(path: Path, text: str) -> None:
@@ -754,14 +759,16 @@ _WORKER: dict[str, Any] = {}
 
 def _worker_init(out_dir: str, image_size: int, seed: int, rewrite_url: str | None,
                  rewrite_model: str, thought_style: str = 'full',
-                 failure_prob: float = 0.0, expert: str = 'engine') -> None:
+                 failure_prob: float = 0.0, expert: str = 'engine',
+                 restate_task: bool = False) -> None:
     _WORKER.clear()
     rewriter = make_rewriter(rewrite_url, rewrite_model) if rewrite_url else None
     if thought_style != 'full':
         rewriter = _shortener(thought_style, rewriter)
     _WORKER.update(out_dir=Path(out_dir), sim=make_sim(image_size), seed=seed,
                    compat=ReceptacleCompat.default(), rewriter=rewriter,
-                   failure_prob=failure_prob, expert=expert)
+                   failure_prob=failure_prob, expert=expert,
+                   prompt=PromptConfig(restate_task=restate_task))
 
 
 def _shortener(style: str, then: Callable[[str], str] | None = None) -> Callable[[str], str]:
@@ -787,7 +794,7 @@ def _work(rec: dict[str, Any]) -> dict[str, Any]:
                                    scene=rec.get('scene_path') or rec['scene'],
                                    compat=_WORKER['compat'], rewriter=_WORKER['rewriter'],
                                    episode_id=eid, failure_prob=_WORKER['failure_prob'],
-                                   expert=_WORKER['expert'])
+                                   expert=_WORKER['expert'], prompt=_WORKER['prompt'])
     except Exception as exc:  # noqa: BLE001 - one bad task must not stop the run
         logger.warning('task %s failed: %s', rec.get('identity'), exc)
         verdict = Verdict(False, f'{type(exc).__name__}: {exc}')
@@ -845,7 +852,7 @@ def run_datagen(cfg: DatagenConfig) -> dict[str, Any]:
         except ImportError:
             bar = None
     init_args = (str(cfg.out_dir), cfg.image_size, cfg.seed, cfg.rewrite_url, cfg.rewrite_model,
-                 cfg.thought_style, cfg.failure_prob, cfg.expert)
+                 cfg.thought_style, cfg.failure_prob, cfg.expert, cfg.restate_task)
     pool = None
     if cfg.workers > 1:
         ctx = mp.get_context('fork' if 'fork' in mp.get_all_start_methods() else 'spawn')
@@ -960,13 +967,15 @@ def build_formats(out_dir: Path | str, *, formats: Sequence[str] = ('sharegpt', 
         plan = json.loads((out / TASKS_FILE).read_text(encoding='utf-8'))
     task_by_id = {str(t['identity']): t for t in plan.get('tasks', [])}
     records = load_episodes(out)
-    builder = PromptBuilder()
+    builder = None  # each record is rebuilt with the prompt wording it ran with
+    prompts = set()
     rows: dict[str, list[dict[str, Any]]] = {'train': [], 'val': []}
     stats = []
     for rec in records:
         split = rec.metadata.get('split', 'train')
         tid = rec.metadata.get('task_identity', '')
         task = task_by_id.get(tid, {})
+        prompts.add(json.dumps(rec.prompt_config.to_dict(), sort_keys=True))
         row = rec.to_sharegpt(builder, image_prefix=f'../{EPISODES_DIR}/{rec.episode_id}')
         row.update({'identity': rec.episode_id, 'scene': rec.scene, 'tasktype': rec.task_type,
                     'taskname': task.get('taskname', rec.metadata.get('taskname', '')),
@@ -986,6 +995,14 @@ def build_formats(out_dir: Path | str, *, formats: Sequence[str] = ('sharegpt', 
         _atomic_write(sg / 'dataset_info.json', json.dumps(info, indent=1))
     if 'hf' in formats:
         write_hf(out, rows)
+    if len(prompts) > 1:
+        raise DataError(f'{out}: episodes were made with different prompt wordings: '
+                        f'{sorted(prompts)}')
+    if prompts:  # trainers copy it into checkpoints, so models carry their wording
+        wording = json.dumps(json.loads(next(iter(prompts))), indent=1) + '\n'
+        _atomic_write(out / PROMPT_CONFIG_FILE, wording)
+        if 'sharegpt' in formats:
+            _atomic_write(out / 'sharegpt' / PROMPT_CONFIG_FILE, wording)
     summary = summarise(stats, plan)
     _atomic_write(out / 'stats.json', json.dumps(summary, indent=1))
     if 'card' in formats:

@@ -137,6 +137,7 @@ class BlankImagesPolicy(Policy):
         self.inner = inner
         self.name = f'{inner.name}+blank-images'
         self.needs_world = inner.needs_world
+        self.prompt_config = inner.prompt_config
 
     @property
     def needs_images(self) -> bool:

@@ -21,8 +21,8 @@ from typing import Any
 
 from ego_reasoner_ros.core.errors import require
 from ego_reasoner_ros.training.sft import (
-    TrainConfig, build_arg_parser, config_from_args, finish, latest_checkpoint, lora_config,
-    prepare_model, trainer_args)
+    TrainConfig, build_arg_parser, config_from_args, finish, keep_prompt_config,
+    latest_checkpoint, lora_config, prepare_model, trainer_args)
 
 logger = logging.getLogger(__name__)
 
@@ -119,10 +119,11 @@ def run_grpo(cfg: GRPOTrainConfig, *, resume: bool | str = False,
     for func in funcs:
         if hasattr(func, 'bind'):  # rewards that continue episodes with the live model
             func.bind(trainer)
+    wording = keep_prompt_config(trainer, cfg)
     trainer.train(resume_from_checkpoint=checkpoint)
     reward_keys = ['reward'] + [f'rewards/{getattr(f, "__name__", "reward")}/mean'
                                 for f in funcs]
-    summary = finish(trainer, processor, cfg, ['loss', *reward_keys])
+    summary = finish(trainer, processor, cfg, ['loss', *reward_keys], prompt_config=wording)
     rewards = [e['reward'] for e in trainer.state.log_history if 'reward' in e]
     summary.update(first_reward=rewards[0] if rewards else None,
                    last_reward=rewards[-1] if rewards else None)

@@ -38,6 +38,7 @@ from typing import Any
 from ego_reasoner_ros.core.errors import DataError
 from ego_reasoner_ros.core.loop import EpisodeError, LoopConfig, run_episode
 from ego_reasoner_ros.core.policy import Policy, PolicyInput
+from ego_reasoner_ros.core.prompts import load_prompt_config
 from ego_reasoner_ros.training.rewards import _column, completion_text
 
 logger = logging.getLogger(__name__)
@@ -153,6 +154,8 @@ class RolloutReward:
         self.scene_paths = {str(e['identity']): e['scene_path'] for e in entries
                             if isinstance(e, dict) and e.get('scene_path')}
         self._procedural = path.parent / 'procedural_scenes'
+        # the data engine's prompt wording, so the replay rebuilds the prompts exactly
+        self.prompt_config = load_prompt_config(path.parent)
         self.seed = config.seed if config.seed is not None else int(meta.get('seed') or 0)
         self.image_size = config.image_size or int(meta.get('image_size') or 448)
         self.scenes_dir = config.scenes_dir or meta.get('scenes_dir') or self._default_scenes()
@@ -225,6 +228,7 @@ class RolloutReward:
         from ego_reasoner_ros.training.sim_env import SimStepEnvironment
 
         policy = ContinuationPolicy(replies, model_policy, self.config.max_new_steps)
+        policy.prompt_config = self.prompt_config
         env = SimStepEnvironment(self._simulator(), scene=self.scene_for(task),
                                  scenes_dir=self.scenes_dir, task=task.sim_task(), seed=self.seed)
         try:

@@ -288,9 +288,37 @@ def save_curves(log_history: list[dict[str, Any]], out_dir: str | os.PathLike,
     return written
 
 
+def keep_prompt_config(trainer: Any, cfg: TrainConfig) -> Any:
+    """Make checkpoints carry the dataset's prompt wording (``prompt_config.json``).
+
+    The ``hf`` policy reads it back, so a model is always prompted the way it was trained.
+    Returns the wording (None when the dataset records none: the default one).
+    """
+    from ego_reasoner_ros.core.prompts import save_prompt_config
+    from ego_reasoner_ros.training.train_data import prompt_config_of
+
+    wording = prompt_config_of(cfg.data)
+    if wording is None:
+        return None
+    tf = require('transformers', purpose='training')
+
+    class _SavePromptConfig(tf.TrainerCallback):
+        def on_save(self, args, state, control, **kwargs):
+            if state.is_world_process_zero:
+                folder = Path(args.output_dir) / f'checkpoint-{state.global_step}'
+                if folder.is_dir():
+                    save_prompt_config(folder, wording)
+
+    trainer.add_callback(_SavePromptConfig())
+    return wording
+
+
 def finish(trainer: Any, processor: Any, cfg: TrainConfig, curve_keys: Sequence[str],
-           ) -> dict[str, Any]:
-    """Save the final model (LoRA merged if asked), processor, curves; return a summary."""
+           prompt_config: Any = None) -> dict[str, Any]:
+    """Save the final model (LoRA merged if asked), processor, curves; return a summary.
+
+    ``prompt_config`` (the dataset's wording) is saved beside the final model.
+    """
     final = Path(cfg.output_dir) / 'final'
     model = trainer.model
     if trainer.accelerator.is_main_process:
@@ -299,6 +327,10 @@ def finish(trainer: Any, processor: Any, cfg: TrainConfig, curve_keys: Sequence[
             unwrapped = unwrapped.merge_and_unload()
         unwrapped.save_pretrained(final)
         processor.save_pretrained(final)
+        if prompt_config is not None:
+            from ego_reasoner_ros.core.prompts import save_prompt_config
+
+            save_prompt_config(final, prompt_config)
         curves = save_curves(trainer.state.log_history, cfg.output_dir, curve_keys)
     else:
         curves = []
@@ -334,8 +366,10 @@ def run_sft(cfg: TrainConfig, *, resume: bool | str = False) -> dict[str, Any]:
                                 **cfg.trainer})
     trainer = trl.SFTTrainer(model=model, args=sft_args, train_dataset=dataset,
                              processing_class=processor, peft_config=lora_config(cfg))
+    wording = keep_prompt_config(trainer, cfg)
     trainer.train(resume_from_checkpoint=checkpoint)
-    summary = finish(trainer, processor, cfg, ('loss', 'learning_rate', 'grad_norm'))
+    summary = finish(trainer, processor, cfg, ('loss', 'learning_rate', 'grad_norm'),
+                     prompt_config=wording)
     logger.info('SFT done: %s', json.dumps({k: summary[k] for k in (
         'final', 'global_step', 'first_loss', 'last_loss')}))
     return summary

@@ -31,7 +31,7 @@ import re
 from typing import Any
 
 from ego_reasoner_ros.core.errors import DataError, require
-from ego_reasoner_ros.core.prompts import IMAGE_PLACEHOLDER
+from ego_reasoner_ros.core.prompts import IMAGE_PLACEHOLDER, PromptConfig, load_prompt_config
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +51,21 @@ def find_json(source: str | os.PathLike) -> Path:
         if (path / name).is_file():
             return path / name
     raise DataError(f'{path}: no {" / ".join(JSON_NAMES)} found (and not a saved dataset)')
+
+
+def prompt_config_of(source: str | os.PathLike) -> PromptConfig | None:
+    """The prompt wording a dataset was made with (its ``prompt_config.json``), if recorded.
+
+    Looked for beside the sharegpt file or saved dataset, then one folder up (the data
+    engine's output folder).
+    """
+    path = Path(source)
+    folder = path if path.is_dir() else path.parent
+    for candidate in (folder, folder.parent):
+        found = load_prompt_config(candidate)
+        if found is not None:
+            return found
+    return None
 
 
 def _is_saved_dataset(path: Path) -> bool:

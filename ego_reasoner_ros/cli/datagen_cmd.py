@@ -63,6 +63,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                         "so every decision follows from what the model is shown; "
                         "probe-segment: probe whose thoughts carry the plan only up to the "
                         "next put (short lists for small models on multi-part tasks)")
+    p.add_argument('--restate-task', action='store_true',
+                   help='end every later user turn with the task line again (recorded in '
+                        'prompt_config.json, which trained models carry and the loop uses)')
     p.add_argument('--no-progress', action='store_true', help='no progress bar')
     p.add_argument('--check', type=Path, default=None, metavar='DIR',
                    help='check a dataset (replay every trajectory) instead of generating')
@@ -100,7 +103,8 @@ def run(args: argparse.Namespace) -> int:
             formats=tuple(f.strip() for f in args.formats.split(',') if f.strip()),
             progress=not args.no_progress, rewrite_url=args.rewrite_url,
             rewrite_model=args.rewrite_model, thought_style=args.thought_style,
-            failure_prob=args.failure_prob, expert=args.expert)
+            failure_prob=args.failure_prob, expert=args.expert,
+            restate_task=args.restate_task)
         summary = run_datagen(cfg)
     except (DataError, ValueError) as exc:
         print(f'error: {exc}', file=sys.stderr)

@@ -195,7 +195,8 @@ def run_episode(policy: Policy, env: StepEnvironment, instruction: str, task_typ
         instruction: the instruction shown to the policy (the task's ``taskquery``).
         task_type: ER task type; sets the step budget unless ``config.max_steps`` is set.
         config: loop settings.
-        builder: the prompt builder (its config is stored in the record).
+        builder: the prompt builder (its config is stored in the record); default: one
+            with the policy's ``prompt_config``, else the default wording.
         seed: passed to ``policy.reset``.
         world: exact world state for policies with ``needs_world`` (defaults to
             ``env.world`` when the environment has one).
@@ -212,7 +213,8 @@ def run_episode(policy: Policy, env: StepEnvironment, instruction: str, task_typ
     config = config if config is not None else LoopConfig()
     if parser_mode is not None:
         config = dataclasses.replace(config, parser_mode=ParserMode(parser_mode))
-    builder = builder if builder is not None else PromptBuilder(PromptConfig())
+    if builder is None:
+        builder = PromptBuilder(getattr(policy, 'prompt_config', None) or PromptConfig())
     if not isinstance(instruction, str) or not instruction.strip():
         raise ValueError('instruction must be a non-empty string')
     max_step = config.max_steps if config.max_steps is not None else max_steps_for(task_type)

@@ -22,6 +22,7 @@ from typing import Any
 
 from ego_reasoner_ros.core.actions import Action
 from ego_reasoner_ros.core.errors import EgoReasonerError
+from ego_reasoner_ros.core.prompts import PromptConfig
 
 logger = logging.getLogger(__name__)
 
@@ -68,10 +69,13 @@ class Policy(ABC):
     Subclasses set ``name`` and implement :meth:`act`. Policies that need the exact world
     state (the scripted expert) set ``needs_world = True`` and receive it in :meth:`reset`.
     A policy never receives task metadata (key actions, target or related objects).
+    A policy trained on one prompt wording sets ``prompt_config``; the episode loop then
+    builds its conversation with it (None: the default :class:`PromptConfig`).
     """
 
     name: str = 'policy'
     needs_world: bool = False
+    prompt_config: PromptConfig | None = None
 
     def reset(self, instruction: str, *, seed: int | None = None,
               world: object | None = None) -> None:

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+import json
 import logging
 import os
+from pathlib import Path
 from typing import Any
 
 from ego_reasoner_ros.core import images as imgs
@@ -65,18 +67,23 @@ class PromptConfig:
             and the command menu after it. A small model learns to copy the task's object
             Types into its plan far sooner when nothing stands between the task and the
             reply (docs/training-log.md, session 3).
+        restate_task: end every later user turn with the task line again, so the request
+            stays a few tokens before each reply instead of the whole episode back (small
+            models that cannot retrieve across turns; docs/training-log.md, session 6).
     """
 
     menu_style: str = 'local'
     observe_as_composite: bool = False
     include_feedback_token: bool = True
     task_last: bool = True
+    restate_task: bool = False
 
     def __post_init__(self) -> None:
         if self.menu_style not in MENU_STYLES:
             raise ValueError(
                 f'menu_style must be one of {MENU_STYLES}, got {self.menu_style!r}')
-        for name in ('observe_as_composite', 'include_feedback_token', 'task_last'):
+        for name in ('observe_as_composite', 'include_feedback_token', 'task_last',
+                     'restate_task'):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f'{name} must be a bool, got {getattr(self, name)!r}')
 
@@ -93,7 +100,8 @@ class PromptConfig:
         """
         data = data or {}
         known = {k: data[k] for k in ('menu_style', 'observe_as_composite',
-                                      'include_feedback_token', 'task_last') if k in data}
+                                      'include_feedback_token', 'task_last', 'restate_task')
+                 if k in data}
         if data and 'task_last' not in data:
             known['task_last'] = False
         return cls(**known)
@@ -116,6 +124,7 @@ class PromptBuilder:
         self.config = config if config is not None else PromptConfig()
         if not isinstance(self.config, PromptConfig):
             raise TypeError(f'config must be a PromptConfig, got {type(config).__name__}')
+        self._task_line: str | None = None  # of the conversation being built
 
     # ------------------------------------------------------------------ turns
     def system_message(self) -> Message:
@@ -127,6 +136,7 @@ class PromptBuilder:
         if not instruction or not instruction.strip():
             raise ValueError('instruction must be a non-empty string')
         task = f'Task: {instruction.strip()}'
+        self._task_line = task
         rules = (
             'Available commands (replace <object> with an object type from the room, '
             'e.g. CounterTop or Apple):\n'
@@ -165,7 +175,15 @@ class PromptBuilder:
             if n == 0:
                 what = 'No new picture was taken.'
             text = f'Done: {action}. {what} What is your next command?'
-        return self._user(images, text)
+        return self._user(images, self._restated(text))
+
+    def _restated(self, text: str) -> str:
+        """``text``, then the task line when ``restate_task`` is on."""
+        if not self.config.restate_task:
+            return text
+        if self._task_line is None:
+            raise ValueError('restate_task needs first_turn() before the later turns')
+        return f'{text}\n{self._task_line}'
 
     def after_failure(self, action: Action, feedback: str) -> Message:
         """A text-only turn reporting that ``action`` failed (no image)."""
@@ -173,7 +191,7 @@ class PromptBuilder:
         prefix = FEEDBACK_TOKEN if self.config.include_feedback_token else ''
         text = (f'{prefix}Command "{action}" failed: {detail}\n'
                 'The view has not changed. Reconsider and give another command.')
-        return self._user([], text)
+        return self._user([], self._restated(text))
 
     def after_invalid(self, invalid: Any) -> Message:
         """A correction turn after a reply without a usable command.
@@ -185,7 +203,7 @@ class PromptBuilder:
         detail = f' ({reason})' if reason else ''
         text = ('The last reply could not be carried out' + detail + '. Give exactly one '
                 'command from the list inside <DecisionMaking>...</DecisionMaking>.')
-        return self._user([], text)
+        return self._user([], self._restated(text))
 
     @staticmethod
     def assistant(text: str) -> Message:
@@ -330,3 +348,29 @@ class PromptBuilder:
                             f'got {type(images).__name__}')
         return {'role': 'user',
                 'content': [image_block(im) for im in images] + [text_block(text)]}
+
+
+#: File beside a model or a dataset that records the prompt wording it was made with.
+PROMPT_CONFIG_FILE = 'prompt_config.json'
+
+
+def save_prompt_config(folder: str | os.PathLike, config: PromptConfig) -> Path:
+    """Write ``config`` to ``folder/prompt_config.json``; returns the path."""
+    path = Path(folder) / PROMPT_CONFIG_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(config.to_dict(), indent=1) + '\n', encoding='utf-8')
+    return path
+
+
+def load_prompt_config(folder: str | os.PathLike) -> PromptConfig | None:
+    """The prompt wording recorded in ``folder`` (None when it records none)."""
+    path = Path(folder) / PROMPT_CONFIG_FILE
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding='utf-8'))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ValueError(f'cannot read {path}: {exc}') from None
+    if not isinstance(data, dict):
+        raise ValueError(f'{path}: expected a JSON object')
+    return PromptConfig.from_dict(data)

@@ -98,6 +98,7 @@ class _SlowPolicy(Policy):
     def __init__(self, inner: Policy, delay_s: float) -> None:
         self.inner, self.delay_s = inner, delay_s
         self.name, self.needs_world = inner.name, inner.needs_world
+        self.prompt_config = inner.prompt_config
 
     def reset(self, instruction: str, *, seed: int | None = None,
               world: object | None = None) -> None:

@@ -26,6 +26,7 @@ import functools
 import hashlib
 import logging
 import os
+from pathlib import Path
 import threading
 import time
 from typing import Any
@@ -35,6 +36,7 @@ import numpy as np
 from ego_reasoner_ros.core import images as imgs
 from ego_reasoner_ros.core.errors import require
 from ego_reasoner_ros.core.policy import Policy, PolicyError, PolicyInput
+from ego_reasoner_ros.core.prompts import load_prompt_config
 
 logger = logging.getLogger(__name__)
 
@@ -697,7 +699,10 @@ class HFPolicy(Policy):
         name = kwargs.pop('name', None) or f'hf:{path_or_id}'
         engine = HFEngine.from_pretrained(path_or_id, settings=settings, reuse_prefix=reuse,
                                           **kwargs)
-        return cls(engine, name=name)
+        policy = cls(engine, name=name)
+        if Path(path_or_id).is_dir():  # the prompt wording the model was trained on
+            policy.prompt_config = load_prompt_config(path_or_id)
+        return policy
 
     def reset(self, instruction: str, *, seed: int | None = None,
               world: object | None = None) -> None:
