@@ -157,3 +157,15 @@ def test_replay_writes_html_and_gif(tmp_path):
         assert gif.n_frames == 2
     with pytest.raises(TypeError):
         write_replay([1, 2], tmp_path)
+
+
+def test_reasoner_wrappers_keep_the_policys_prompt_wording() -> None:
+    """The node's wrappers forward ``prompt_config``, so the loop prompts the model as trained."""
+    from ego_reasoner_ros.core.policy import ScriptedPolicy
+    from ego_reasoner_ros.core.prompts import PromptConfig
+    from ego_reasoner_ros.nodes.reasoner_node import _SlowPolicy, _ThoughtTap
+
+    inner = ScriptedPolicy(['<DecisionMaking>end</DecisionMaking>'])
+    inner.prompt_config = PromptConfig(restate_task=True)
+    assert _ThoughtTap(inner, lambda step, raw: None).prompt_config.restate_task
+    assert _SlowPolicy(inner, 0.0).prompt_config.restate_task

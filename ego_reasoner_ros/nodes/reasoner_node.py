@@ -115,6 +115,7 @@ class _ThoughtTap(Policy):
     def __init__(self, inner: Policy, on_output: Any) -> None:
         self.inner, self._on_output = inner, on_output
         self.name, self.needs_world = inner.name, inner.needs_world
+        self.prompt_config = inner.prompt_config
 
     def reset(self, instruction: str, *, seed: int | None = None,
               world: object | None = None) -> None:
