@@ -967,8 +967,7 @@ def build_formats(out_dir: Path | str, *, formats: Sequence[str] = ('sharegpt', 
         plan = json.loads((out / TASKS_FILE).read_text(encoding='utf-8'))
     task_by_id = {str(t['identity']): t for t in plan.get('tasks', [])}
     records = load_episodes(out)
-    builder = None  # each record is rebuilt with the prompt wording it ran with
-    prompts = set()
+    prompts = set()  # each record is rebuilt with the prompt wording it ran with
     rows: dict[str, list[dict[str, Any]]] = {'train': [], 'val': []}
     stats = []
     for rec in records:
@@ -976,7 +975,7 @@ def build_formats(out_dir: Path | str, *, formats: Sequence[str] = ('sharegpt', 
         tid = rec.metadata.get('task_identity', '')
         task = task_by_id.get(tid, {})
         prompts.add(json.dumps(rec.prompt_config.to_dict(), sort_keys=True))
-        row = rec.to_sharegpt(builder, image_prefix=f'../{EPISODES_DIR}/{rec.episode_id}')
+        row = rec.to_sharegpt(image_prefix=f'../{EPISODES_DIR}/{rec.episode_id}')
         row.update({'identity': rec.episode_id, 'scene': rec.scene, 'tasktype': rec.task_type,
                     'taskname': task.get('taskname', rec.metadata.get('taskname', '')),
                     'key_actions': rec.metadata.get('key_actions', [])})

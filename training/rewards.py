@@ -166,6 +166,17 @@ class EnvRewardConfig:
             raise ValueError('key_progress and success must be >= 0')
 
 
+def default_scenes_dir() -> str | None:
+    """``EGO_REASONER_DATA/scenes`` (or the fetched data's), None when there is none."""
+    from ego_reasoner_ros.core import data_store
+
+    try:
+        return str(data_store.scenes_dir(data_store.resolve_data_dir()))
+    except (OSError, ValueError) as exc:
+        logger.debug('no default scenes folder: %s', exc)
+        return None
+
+
 class EnvReward:
     """One-step online reward in the embedded simulator.
 
@@ -190,15 +201,7 @@ class EnvReward:
         self._states: dict[tuple, Any] = {}
 
     def _scenes_dir(self) -> str | None:
-        if self.config.scenes_dir:
-            return self.config.scenes_dir
-        from ego_reasoner_ros.core import data_store
-
-        try:
-            return str(data_store.scenes_dir(data_store.resolve_data_dir()))
-        except (OSError, ValueError) as exc:
-            logger.debug('no default scenes folder: %s', exc)
-            return None
+        return self.config.scenes_dir or default_scenes_dir()
 
     def _sim(self, scene: str, task: dict[str, Any], history: list[str]):
         from ego_reasoner_ros.sim_bridge.embedded import EmbeddedSim

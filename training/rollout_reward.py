@@ -39,7 +39,7 @@ from ego_reasoner_ros.core.errors import DataError
 from ego_reasoner_ros.core.loop import EpisodeError, LoopConfig, run_episode
 from ego_reasoner_ros.core.policy import Policy, PolicyInput
 from ego_reasoner_ros.core.prompts import load_prompt_config
-from ego_reasoner_ros.training.rewards import _column, completion_text
+from ego_reasoner_ros.training.rewards import _column, completion_text, default_scenes_dir
 
 logger = logging.getLogger(__name__)
 
@@ -158,22 +158,13 @@ class RolloutReward:
         self.prompt_config = load_prompt_config(path.parent)
         self.seed = config.seed if config.seed is not None else int(meta.get('seed') or 0)
         self.image_size = config.image_size or int(meta.get('image_size') or 448)
-        self.scenes_dir = config.scenes_dir or meta.get('scenes_dir') or self._default_scenes()
+        self.scenes_dir = config.scenes_dir or meta.get('scenes_dir') or default_scenes_dir()
         self._sim = None
         self._trainer = None
         self._policy: Policy | None = None
         self.calls = 0
         self.seconds = 0.0
         self.model_decisions = 0  # decisions the bound model made in continuations
-
-    @staticmethod
-    def _default_scenes() -> str | None:
-        from ego_reasoner_ros.core import data_store
-
-        try:
-            return str(data_store.scenes_dir(data_store.resolve_data_dir()))
-        except (OSError, ValueError):
-            return None
 
     def bind(self, trainer: Any = None, *, policy: Policy | None = None) -> None:
         """Continue episodes with ``trainer``'s model (greedy) or with a given ``policy``."""
