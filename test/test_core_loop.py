@@ -22,7 +22,7 @@ from ego_reasoner_ros.core.loop import (
     run_episode,
 )
 from ego_reasoner_ros.core.parser import InvalidReason, ParserMode
-from ego_reasoner_ros.core.policy import Policy, PolicyInput, ScriptedPolicy
+from ego_reasoner_ros.core.policy import Policy, PolicyInput, PolicyWrapper, ScriptedPolicy
 from ego_reasoner_ros.core.prompts import FEEDBACK_TOKEN, PromptBuilder, PromptConfig
 
 INSTR = 'Could you put the Apple in the Fridge?'
@@ -307,3 +307,33 @@ def test_timeout_error_raised_by_the_step_is_not_taken_for_the_step_timeout():
     cause = info.value.__cause__
     assert isinstance(cause, TimeoutError) and not isinstance(cause, StepTimeoutError)
     assert 'the robot did not answer' in str(cause)
+
+
+class _Upper(PolicyWrapper):
+    """A wrapper that changes only what the policy answers."""
+
+    def act(self, inp: PolicyInput) -> str:
+        return self.inner.act(inp).replace('I look around.', 'I LOOK AROUND.')
+
+
+def test_policy_wrapper_reads_every_field_through_and_forwards_calls():
+    inner = ScriptedPolicy([decide('observe'), decide('end')], name='inner-policy')
+    inner.prompt_config = PromptConfig(restate_task=True)
+    inner.needs_world = True
+    inner.needs_images = False
+    closed = []
+    inner.close = lambda: closed.append(True)
+    wrapped = _Upper(inner)
+    assert (wrapped.name, wrapped.needs_world) == ('inner-policy', True)
+    assert wrapped.prompt_config == PromptConfig(restate_task=True)
+    assert wrapped.needs_images is False  # not declared on Policy: read through too
+    record = run_episode(wrapped, FakeEnv(), INSTR, 'pickup_and_put')
+    # The loop prompts with the wrapped policy's wording and records what the wrapper said.
+    assert record.prompt_config == PromptConfig(restate_task=True)
+    assert record.model_steps[0].raw_output == decide('observe').replace(
+        'I look around.', 'I LOOK AROUND.')
+    assert len(inner.seen) == 2  # reset rewound it once, both decisions reached it
+    wrapped.close()
+    assert closed == [True]
+    with pytest.raises(TypeError, match='wraps a Policy'):
+        PolicyWrapper('not a policy')

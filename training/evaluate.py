@@ -24,7 +24,7 @@ from typing import Any
 
 from ego_reasoner_ros.core.errors import DataError
 from ego_reasoner_ros.core.loop import EpisodeError, LoopConfig, run_episode
-from ego_reasoner_ros.core.policy import Policy, PolicyInput, make_policy
+from ego_reasoner_ros.core.policy import Policy, PolicyInput, PolicyWrapper, make_policy
 from ego_reasoner_ros.training import report as rpt
 from ego_reasoner_ros.training.goals import capture_initial, check_goal, goal_for_task
 from ego_reasoner_ros.training.metrics import score_trajectory
@@ -124,7 +124,7 @@ def parse_shard(text: str) -> tuple[int, int]:
 
 
 # ------------------------------------------------------------------ one case
-class BlankImagesPolicy(Policy):
+class BlankImagesPolicy(PolicyWrapper):
     """Wraps a policy so that every image it sees is a uniform grey frame of the same size.
 
     The conversation keeps its structure (same number and size of images, same text), so a
@@ -133,11 +133,10 @@ class BlankImagesPolicy(Policy):
 
     GREY = 128
 
-    def __init__(self, inner: Policy) -> None:
-        self.inner = inner
-        self.name = f'{inner.name}+blank-images'
-        self.needs_world = inner.needs_world
-        self.prompt_config = inner.prompt_config
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        """The wrapped policy's name, marked."""
+        return f'{self.inner.name}+blank-images'
 
     @property
     def needs_images(self) -> bool:
@@ -164,19 +163,10 @@ class BlankImagesPolicy(Policy):
             out.append({**msg, 'content': content})
         return out
 
-    def reset(self, instruction: str, *, seed: int | None = None,
-              world: object | None = None) -> None:
-        """Reset the wrapped policy."""
-        self.inner.reset(instruction, seed=seed, world=world)
-
     def act(self, inp: PolicyInput) -> str:
         """Ask the wrapped policy with every image blanked."""
         return self.inner.act(replace(inp, messages=self._blank_messages(inp.messages),
                                       images=[self.blank(im) for im in inp.images]))
-
-    def close(self) -> None:
-        """Close the wrapped policy."""
-        self.inner.close()
 
 
 class _Worker:

@@ -97,6 +97,54 @@ class Policy(ABC):
         self.close()
 
 
+class PolicyWrapper(Policy):
+    """A policy that hands every call to ``inner``; subclasses change what they need.
+
+    ``name``, ``needs_world`` and ``prompt_config`` read through to the wrapped policy, and so
+    does any other attribute the wrapper does not define (``needs_images``, ``last_result``),
+    so a wrapper never drops a field the episode loop or the evaluator looks up.
+    :meth:`reset`, :meth:`act` and :meth:`close` are forwarded unchanged.
+    """
+
+    def __init__(self, inner: Policy) -> None:
+        if not isinstance(inner, Policy):
+            raise TypeError(f'PolicyWrapper wraps a Policy, got {type(inner).__name__}')
+        self.inner = inner
+
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        """The wrapped policy's name."""
+        return self.inner.name
+
+    @property
+    def needs_world(self) -> bool:  # type: ignore[override]
+        """Whether the wrapped policy needs the world state."""
+        return self.inner.needs_world
+
+    @property
+    def prompt_config(self) -> PromptConfig | None:  # type: ignore[override]
+        """The prompt wording the wrapped policy was trained on."""
+        return self.inner.prompt_config
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr == 'inner':  # not set yet (during unpickling): no recursion
+            raise AttributeError(attr)
+        return getattr(self.inner, attr)
+
+    def reset(self, instruction: str, *, seed: int | None = None,
+              world: object | None = None) -> None:
+        """Reset the wrapped policy."""
+        self.inner.reset(instruction, seed=seed, world=world)
+
+    def act(self, inp: PolicyInput) -> str:
+        """Ask the wrapped policy."""
+        return self.inner.act(inp)
+
+    def close(self) -> None:
+        """Close the wrapped policy."""
+        self.inner.close()
+
+
 class ScriptedPolicy(Policy):
     """Replay a fixed list of model outputs, one per call (tests and ROS graph checks).
 

@@ -34,7 +34,8 @@ from std_msgs.msg import Bool, String
 from ego_reasoner_ros.core.actions import Action
 from ego_reasoner_ros.core.loop import EpisodeError, LoopConfig, StepOutcome, run_episode
 from ego_reasoner_ros.core.parser import extract_thought
-from ego_reasoner_ros.core.policy import Policy, PolicyInput, ScriptedPolicy, make_policy
+from ego_reasoner_ros.core.policy import (Policy, PolicyInput, PolicyWrapper, ScriptedPolicy,
+                                          make_policy)
 from ego_reasoner_ros.nodes import protocol
 from ego_reasoner_ros.nodes.common import declare, run_node
 from ego_reasoner_ros.nodes.conversions import json_msg, msg_to_image, stamp_to_ns
@@ -92,43 +93,30 @@ def build_policy(spec: str) -> Policy:
     return make_policy(spec)
 
 
-class _SlowPolicy(Policy):
+class _SlowPolicy(PolicyWrapper):
     """A policy that thinks for ``delay_s`` before each answer (stands in for a slow model)."""
 
     def __init__(self, inner: Policy, delay_s: float) -> None:
-        self.inner, self.delay_s = inner, delay_s
-        self.name, self.needs_world = inner.name, inner.needs_world
-        self.prompt_config = inner.prompt_config
-
-    def reset(self, instruction: str, *, seed: int | None = None,
-              world: object | None = None) -> None:
-        self.inner.reset(instruction, seed=seed, world=world)
+        super().__init__(inner)
+        self.delay_s = delay_s
 
     def act(self, inp: PolicyInput) -> str:
         time.sleep(self.delay_s)
         return self.inner.act(inp)
 
 
-class _ThoughtTap(Policy):
+class _ThoughtTap(PolicyWrapper):
     """Wraps the real policy and publishes each thought as soon as the model produces it."""
 
     def __init__(self, inner: Policy, on_output: Any) -> None:
-        self.inner, self._on_output = inner, on_output
-        self.name, self.needs_world = inner.name, inner.needs_world
-        self.prompt_config = inner.prompt_config
-
-    def reset(self, instruction: str, *, seed: int | None = None,
-              world: object | None = None) -> None:
-        self.inner.reset(instruction, seed=seed, world=world)
+        super().__init__(inner)
+        self._on_output = on_output
 
     def act(self, inp: PolicyInput) -> str:
         raw = self.inner.act(inp)
         if isinstance(raw, str):
             self._on_output(inp.step, raw)
         return raw
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 class RosStepEnvironment:
