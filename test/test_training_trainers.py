@@ -185,6 +185,27 @@ def test_rewards_on_handcrafted_completions():
     assert failures == 0
 
 
+def test_planning_reward_ranks_plans_by_their_distance_to_the_reference():
+    from ego_reasoner_ros.training.rewards import get_reward, planning_reward
+
+    ref = ('<Planning>Room: kitchen. Plan: pickup Apple, put Fridge.</Planning>'
+           '<Thinking>Left: all.</Thinking><DecisionMaking>navigate to Apple</DecisionMaking>')
+    comps = [ref,
+             [{'role': 'assistant', 'content': '<Planning>Room: kitchen. Plan: pickup Apple, '
+               'put Sink.</Planning><DecisionMaking>navigate to Apple</DecisionMaking>'}],
+             '<Planning>Room: bedroom. Plan: toggle Lamp.</Planning>',
+             '<DecisionMaking>navigate to Apple</DecisionMaking>']
+    got = planning_reward(comps, expert_reply=[ref] * 4)
+    assert got[0] == 1.0 and got[3] == 0.0
+    assert 1.0 > got[1] > got[2] > 0.0
+    # a reference without a plan gives every completion the same score: no signal
+    assert planning_reward(comps[:2], expert_reply=['<DecisionMaking>end</DecisionMaking>'] * 2) \
+        == [0.0, 0.0]
+    assert get_reward('planning') is planning_reward
+    with pytest.raises(ValueError, match="column 'expert_reply' has 1 values"):
+        planning_reward(comps[:2], expert_reply=[ref])
+
+
 def test_env_reward_in_embedded_sim():
     from ego_reasoner_ros.core.data_store import resolve_data_dir
     from ego_reasoner_ros.training.rewards import EnvReward
@@ -222,6 +243,10 @@ def test_grpo_rows_and_configs(data_dir):
     first = rows[0]
     assert first['prompt'][-1]['role'] == 'user' and len(first['images']) == 1
     assert json.loads(rows[1]['history_actions']) == [first['expert_action']]
+    replies = [m for m in load_rows(data_dir)[0]['messages'] if m['role'] == 'assistant']
+    reply_text = ''.join(b.get('text', '') for b in replies[0]['content'])
+    assert first['expert_reply'] == reply_text
+    assert f'<DecisionMaking>{first["expert_action"]}</DecisionMaking>' in reply_text
     for name in ('tiny_sft', 'qwen2vl_2b_lora_sft', 'qwen2vl_7b_lora_sft'):
         assert isinstance(load_config(f'training/configs/{name}.yaml'), TrainConfig)
     for name in ('tiny_grpo', 'qwen2vl_2b_lora_grpo'):

@@ -303,7 +303,8 @@ def grpo_rows(rows: Iterable[dict[str, Any]], *, turns: str = 'all',
     """One GRPO prompt per assistant turn of each trajectory.
 
     Each row: ``prompt`` (the conversation before the turn, block form), ``images`` (those
-    in the prompt), ``expert_action`` (the decision of the dataset's reply),
+    in the prompt), ``expert_action`` (the decision of the dataset's reply), ``expert_reply``
+    (that reply's whole text),
     ``history_actions`` (the decisions before it, JSON list), ``object_types`` (types named
     in the trajectory's decisions, JSON list) and the trajectory's meta fields.
 
@@ -333,7 +334,7 @@ def grpo_rows(rows: Iterable[dict[str, Any]], *, turns: str = 'all',
                 continue
             history = [decision_of(_text_of(m)) for m in prompt if m['role'] == 'assistant']
             out = {'prompt': prompt, 'images': row['images'][:n_img],
-                   'expert_action': expert,
+                   'expert_action': expert, 'expert_reply': _text_of(msgs[i]),
                    'history_actions': json.dumps([h for h in history if h]),
                    'object_types': json.dumps(types)}
             out.update({k: (row[k] if isinstance(row[k], str) else json.dumps(row[k]))
