@@ -281,3 +281,31 @@ def test_segment_plan_memory_keeps_the_left_list_to_the_next_put(world_tasks) ->
     assert transitions >= 1
     with pytest.raises(ValueError, match='plan_memory'):
         SweepExpertPolicy(datagen.task_from_record(multi[0]), plan_memory='half')
+
+
+def test_numbered_plan_memory_gives_every_item_its_number_in_the_whole_plan(world_tasks) -> None:
+    """``probe-numbered``: same decisions as ``probe``; each listed item keeps its number."""
+    sim = datagen.make_sim(64)
+    compat = ReceptacleCompat.builtin()
+    multi = [r for r in world_tasks if r['tasktype'].startswith(('ordered', 'long-range'))]
+    assert multi
+    for rec in multi:
+        task = datagen.task_from_record(rec)
+        full, _ = datagen.run_task(task, sim, seed=0, scene=rec['scene_path'], compat=compat,
+                                   expert='probe')
+        num, verdict = datagen.run_task(task, sim, seed=0, scene=rec['scene_path'],
+                                        compat=compat, expert='probe-numbered')
+        assert [_decision(s.raw_output) for s in num.model_steps] == \
+            [_decision(s.raw_output) for s in full.model_steps]
+        assert verdict.kept
+        plan = re.search(r'Plan: ([^.]*)\.', num.model_steps[0].raw_output).group(1)
+        items = plan.split(', ')
+        assert [int(re.match(r'\((\d+)\) ', it).group(1)) for it in items] == \
+            list(range(1, len(items) + 1))
+        unnumbered = re.search(r'Plan: ([^.]*)\.', full.model_steps[0].raw_output).group(1)
+        assert [it.split(') ', 1)[1] for it in items] == unnumbered.split(', ')
+        for step in num.model_steps:
+            left = re.search(r'Left: ([^.]*)\.', step.raw_output)
+            if left and left.group(1) != 'nothing':
+                # what is left is a tail of the numbered plan, numbers unchanged
+                assert plan.endswith(left.group(1)), (left.group(1), plan)

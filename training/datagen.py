@@ -75,7 +75,7 @@ SEARCH_PLACES = ('CounterTop', 'DiningTable', 'Cabinet', 'Drawer', 'Shelf', 'Sid
                  'Desk', 'Dresser', 'CoffeeTable', 'Fridge', 'Sofa', 'ArmChair', 'Bed',
                  'TVStand', 'SinkBasin', 'GarbageCan', 'ShelvingUnit', 'Microwave')
 #: The experts the data engine can run (see :func:`run_task`).
-EXPERTS = ('engine', 'sweep', 'probe', 'probe-segment')
+EXPERTS = ('engine', 'sweep', 'probe', 'probe-segment', 'probe-numbered')
 _SKIP_VISIBLE = frozenset({'Floor', 'Wall', 'Window', 'LightSwitch', 'Blinds', 'Curtains'})
 _NAV, _END = Verb('navigate to'), Verb('end')
 _SINGLE_OBJECT = frozenset({'single_search', 'single_search_from_closerep', 'single_pickup',
@@ -589,9 +589,10 @@ def run_task(task: Task, sim: Any, *, seed: int, search_rank: int | None = None,
 
     ``expert`` is ``'engine'`` (:class:`DataEnginePolicy`), ``'sweep'``
     (:class:`~ego_reasoner_ros.training.sweep.SweepExpertPolicy`), ``'probe'`` (the sweep
-    expert deciding from the commands' outcomes, ``search='probe'``) or ``'probe-segment'``
+    expert deciding from the commands' outcomes, ``search='probe'``), ``'probe-segment'``
     (the same, its thoughts carrying the plan only up to the next put,
-    ``plan_memory='segment'``).
+    ``plan_memory='segment'``) or ``'probe-numbered'`` (every operation numbered,
+    ``plan_memory='numbered'``).
     """
     from ego_reasoner_ros.training.sim_env import SimStepEnvironment
 
@@ -604,14 +605,14 @@ def run_task(task: Task, sim: Any, *, seed: int, search_rank: int | None = None,
     env = SimStepEnvironment(sim, scene=scene if scene is not None else task.scene,
                              task=task.sim_task(), seed=seed, on_reset=on_reset)
     policy: DataEnginePolicy | Any
-    if expert in ('sweep', 'probe', 'probe-segment'):
+    if expert in ('sweep', 'probe', 'probe-segment', 'probe-numbered'):
         from ego_reasoner_ros.training.sweep import SweepExpertPolicy
 
         rank = 0
+        memory = expert.split('-', 1)[1] if '-' in expert else 'full'
         policy = SweepExpertPolicy(task, compat=compat, failure_prob=failure_prob, seed=seed,
                                    search='view' if expert == 'sweep' else 'probe',
-                                   plan_memory='segment' if expert == 'probe-segment'
-                                   else 'full')
+                                   plan_memory=memory)
     elif expert == 'engine':
         policy = DataEnginePolicy(task, search_rank=rank, seed=seed, compat=compat,
                                   rewriter=rewriter, failure_prob=failure_prob)

@@ -74,8 +74,9 @@ KIND_PLACES: dict[str, frozenset[str]] = {
         'ToiletPaperHanger'}),
 }
 SEARCH_MODES = ('view', 'probe')
-#: How thoughts carry the plan: every operation left, or the part up to the next put.
-PLAN_MEMORY = ('full', 'segment')
+#: How thoughts carry the plan: every operation left, the part up to the next put, or every
+#: operation left with its number in the whole plan.
+PLAN_MEMORY = ('full', 'segment', 'numbered')
 _NAV, _END = Verb.NAVIGATE_TO, Verb.END
 _PUT_VERBS = (Verb('put'), Verb('put in'))
 
@@ -209,7 +210,8 @@ class SweepExpertPolicy(Policy):
         if self.task.tasktype.startswith('single_search'):
             phase = next(iter(self.phases.values()), None)
             return f'find {phase.target}' if phase else 'find the object'
-        ops = [op for k, op in self._ops() if k >= start]
+        ops = [f'({n}) {op}' if self.plan_memory == 'numbered' else op
+               for n, (k, op) in enumerate(self._ops(), 1) if k >= start]
         return ', '.join(ops) or ('nothing' if start else 'complete the task')
 
     def _left(self, start: int) -> str:
@@ -218,8 +220,13 @@ class SweepExpertPolicy(Policy):
         ``full``: every operation left. ``segment``: only those up to the next ``put``,
         then ``then the rest of the request`` when more follow: the list copied from turn
         to turn stays short, and the next part is read from the request when it starts.
+        ``numbered``: every operation left, each with its number in the whole plan
+        (``(3) pickup Mug, (4) put SinkBasin``). In ``pickup Cup, put Bin, pickup Mug`` the
+        text before the third item (``, pickup``) also precedes the first, so a model that
+        copies the list by matching what came before fetches ``Cup`` again; the numbers
+        make every item's prefix unique.
         """
-        if self.plan_memory == 'full' or self.task.tasktype.startswith('single_search'):
+        if self.plan_memory != 'segment' or self.task.tasktype.startswith('single_search'):
             return self._plan(start)
         ops = [(k, op) for k, op in self._ops() if k >= start]
         segment = []

@@ -53,7 +53,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument('--failure-prob', type=float, default=0.0, metavar='P',
                    help='before each navigation, with probability P first try a plausible '
                         'place the scene lacks, then recover (teaches recovery; default 0)')
-    p.add_argument('--expert', choices=('engine', 'sweep', 'probe', 'probe-segment'),
+    p.add_argument('--expert', choices=('engine', 'sweep', 'probe', 'probe-segment',
+                                        'probe-numbered'),
                    default='engine',
                    help="engine (default): the reference-style expert that walks to the right "
                         "place first, second or third; sweep: a fixed, view-driven search with "
@@ -62,7 +63,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                         "outcomes only (tries the action at each place, opens containers), "
                         "so every decision follows from what the model is shown; "
                         "probe-segment: probe whose thoughts carry the plan only up to the "
-                        "next put (short lists for small models on multi-part tasks)")
+                        "next put (short lists for small models on multi-part tasks); "
+                        "probe-numbered: probe with every operation of the plan numbered, "
+                        "'(3) pickup Mug', so each item copied from turn to turn has a "
+                        "unique prefix")
     p.add_argument('--restate-task', action='store_true',
                    help='end every later user turn with the task line again (recorded in '
                         'prompt_config.json, which trained models carry and the loop uses)')
