@@ -76,6 +76,8 @@ SEARCH_PLACES = ('CounterTop', 'DiningTable', 'Cabinet', 'Drawer', 'Shelf', 'Sid
                  'TVStand', 'SinkBasin', 'GarbageCan', 'ShelvingUnit', 'Microwave')
 #: The experts the data engine can run (see :func:`run_task`).
 EXPERTS = ('engine', 'sweep', 'probe', 'probe-segment', 'probe-numbered')
+#: The probe experts' thought formats (``SweepExpertPolicy.plan_memory``).
+_PROBE_MEMORY = {'probe': 'full', 'probe-segment': 'segment', 'probe-numbered': 'numbered'}
 _SKIP_VISIBLE = frozenset({'Floor', 'Wall', 'Window', 'LightSwitch', 'Blinds', 'Curtains'})
 _NAV, _END = Verb('navigate to'), Verb('end')
 _SINGLE_OBJECT = frozenset({'single_search', 'single_search_from_closerep', 'single_pickup',
@@ -605,14 +607,13 @@ def run_task(task: Task, sim: Any, *, seed: int, search_rank: int | None = None,
     env = SimStepEnvironment(sim, scene=scene if scene is not None else task.scene,
                              task=task.sim_task(), seed=seed, on_reset=on_reset)
     policy: DataEnginePolicy | Any
-    if expert in ('sweep', 'probe', 'probe-segment', 'probe-numbered'):
+    if expert == 'sweep' or expert in _PROBE_MEMORY:
         from ego_reasoner_ros.training.sweep import SweepExpertPolicy
 
         rank = 0
-        memory = expert.split('-', 1)[1] if '-' in expert else 'full'
         policy = SweepExpertPolicy(task, compat=compat, failure_prob=failure_prob, seed=seed,
                                    search='view' if expert == 'sweep' else 'probe',
-                                   plan_memory=memory)
+                                   plan_memory=_PROBE_MEMORY.get(expert, 'full'))
     elif expert == 'engine':
         policy = DataEnginePolicy(task, search_rank=rank, seed=seed, compat=compat,
                                   rewriter=rewriter, failure_prob=failure_prob)
