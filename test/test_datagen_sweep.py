@@ -300,10 +300,10 @@ def test_numbered_plan_memory_gives_every_item_its_number_in_the_whole_plan(worl
         assert verdict.kept
         plan = re.search(r'Plan: ([^.]*)\.', num.model_steps[0].raw_output).group(1)
         items = plan.split(', ')
-        assert [int(re.match(r'\((\d+)\) ', it).group(1)) for it in items] == \
+        assert [int(re.search(r' #(\d+) ', it).group(1)) for it in items] == \
             list(range(1, len(items) + 1))
         unnumbered = re.search(r'Plan: ([^.]*)\.', full.model_steps[0].raw_output).group(1)
-        assert [it.split(') ', 1)[1] for it in items] == unnumbered.split(', ')
+        assert [re.sub(r' #\d+ ', ' ', it) for it in items] == unnumbered.split(', ')
         for step in num.model_steps:
             left = re.search(r'Left: ([^.]*)\.', step.raw_output)
             if left and left.group(1) != 'nothing':

@@ -117,6 +117,12 @@ class _GiveUpError(Exception):
     """A key action failed: the trajectory cannot succeed."""
 
 
+def _numbered(op: str, n: int) -> str:
+    """``pickup Mug`` as the ``n``-th operation of a plan: ``pickup #n Mug``."""
+    verb, _, target = op.rpartition(' ')
+    return f'{verb} #{n} {target}'
+
+
 class SweepExpertPolicy(Policy):
     """Key-action expert with a fixed, observation-driven search (see the module docstring).
 
@@ -210,7 +216,7 @@ class SweepExpertPolicy(Policy):
         if self.task.tasktype.startswith('single_search'):
             phase = next(iter(self.phases.values()), None)
             return f'find {phase.target}' if phase else 'find the object'
-        ops = [f'({n}) {op}' if self.plan_memory == 'numbered' else op
+        ops = [_numbered(op, n) if self.plan_memory == 'numbered' else op
                for n, (k, op) in enumerate(self._ops(), 1) if k >= start]
         return ', '.join(ops) or ('nothing' if start else 'complete the task')
 
@@ -220,11 +226,12 @@ class SweepExpertPolicy(Policy):
         ``full``: every operation left. ``segment``: only those up to the next ``put``,
         then ``then the rest of the request`` when more follow: the list copied from turn
         to turn stays short, and the next part is read from the request when it starts.
-        ``numbered``: every operation left, each with its number in the whole plan
-        (``(3) pickup Mug, (4) put SinkBasin``). In ``pickup Cup, put Bin, pickup Mug`` the
-        text before the third item (``, pickup``) also precedes the first, so a model that
-        copies the list by matching what came before fetches ``Cup`` again; the numbers
-        make every item's prefix unique.
+        ``numbered``: every operation left, its object preceded by the operation's number in
+        the whole plan (``pickup #3 Mug, put #4 SinkBasin``). In ``pickup Cup, put Bin,
+        pickup Mug`` the token before the third object (``pickup``) also precedes the first,
+        so a model that copies the list by matching the previous token fetches ``Cup``
+        again; with the numbers, the token before every object is unique in the list, and
+        the numbers themselves only count up.
         """
         if self.plan_memory != 'segment' or self.task.tasktype.startswith('single_search'):
             return self._plan(start)

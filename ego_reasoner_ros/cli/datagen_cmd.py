@@ -64,9 +64,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                         "so every decision follows from what the model is shown; "
                         "probe-segment: probe whose thoughts carry the plan only up to the "
                         "next put (short lists for small models on multi-part tasks); "
-                        "probe-numbered: probe with every operation of the plan numbered, "
-                        "'(3) pickup Mug', so each item copied from turn to turn has a "
-                        "unique prefix")
+                        "probe-numbered: probe with every object of the plan preceded by "
+                        "its number, 'pickup #3 Mug', so the token before each object copied "
+                        "from turn to turn is unique")
     p.add_argument('--restate-task', action='store_true',
                    help='end every later user turn with the task line again (recorded in '
                         'prompt_config.json, which trained models carry and the loop uses)')
