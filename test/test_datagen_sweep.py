@@ -250,25 +250,37 @@ def test_probe_policy_spec_solves_tasks_from_the_instruction(world_tasks) -> Non
         SweepExpertPolicy(datagen.task_from_record(world_tasks[0]), search='peek')
 
 
-def test_segment_plan_memory_keeps_the_left_list_to_the_next_put(world_tasks) -> None:
-    """``probe-segment`` thoughts list at most one put; the full list is in the plan only."""
-    from ego_reasoner_ros.training.sweep import SweepExpertPolicy
+def _probe_beside(expert: str, world_tasks) -> list[tuple]:
+    """``(rec, probe record, variant record)`` for every multi-part task.
 
+    A probe variant only changes the plan its thoughts carry: it makes the same decisions
+    as ``probe`` and its trajectory is kept.
+    """
     sim = datagen.make_sim(64)
     compat = ReceptacleCompat.builtin()
     multi = [r for r in world_tasks if r['tasktype'].startswith(('ordered', 'long-range'))]
     assert multi
-    transitions = 0
+    out = []
     for rec in multi:
         task = datagen.task_from_record(rec)
         full, _ = datagen.run_task(task, sim, seed=0, scene=rec['scene_path'], compat=compat,
                                    expert='probe')
-        seg, verdict = datagen.run_task(task, sim, seed=0, scene=rec['scene_path'],
-                                        compat=compat, expert='probe-segment')
-        # same decisions, same success; only the plan the thoughts carry differs
-        assert [_decision(s.raw_output) for s in seg.model_steps] == \
+        variant, verdict = datagen.run_task(task, sim, seed=0, scene=rec['scene_path'],
+                                            compat=compat, expert=expert)
+        assert [_decision(s.raw_output) for s in variant.model_steps] == \
             [_decision(s.raw_output) for s in full.model_steps]
         assert verdict.kept
+        out.append((rec, full, variant))
+    return out
+
+
+def test_segment_plan_memory_keeps_the_left_list_to_the_next_put(world_tasks) -> None:
+    """``probe-segment`` thoughts list at most one put; the full list is in the plan only."""
+    from ego_reasoner_ros.training.sweep import SweepExpertPolicy
+
+    pairs = _probe_beside('probe-segment', world_tasks)
+    transitions = 0
+    for _rec, _full, seg in pairs:
         lefts = [re.search(r'Left: ([^.]*)\.', s.raw_output) for s in seg.model_steps]
         lefts = [m.group(1) for m in lefts if m]
         for left in lefts:
@@ -280,24 +292,12 @@ def test_segment_plan_memory_keeps_the_left_list_to_the_next_put(world_tasks) ->
                            not b.endswith('the rest of the request'))
     assert transitions >= 1
     with pytest.raises(ValueError, match='plan_memory'):
-        SweepExpertPolicy(datagen.task_from_record(multi[0]), plan_memory='half')
+        SweepExpertPolicy(datagen.task_from_record(pairs[0][0]), plan_memory='half')
 
 
 def test_numbered_plan_memory_gives_every_item_its_number_in_the_whole_plan(world_tasks) -> None:
     """``probe-numbered``: same decisions as ``probe``; each listed item keeps its number."""
-    sim = datagen.make_sim(64)
-    compat = ReceptacleCompat.builtin()
-    multi = [r for r in world_tasks if r['tasktype'].startswith(('ordered', 'long-range'))]
-    assert multi
-    for rec in multi:
-        task = datagen.task_from_record(rec)
-        full, _ = datagen.run_task(task, sim, seed=0, scene=rec['scene_path'], compat=compat,
-                                   expert='probe')
-        num, verdict = datagen.run_task(task, sim, seed=0, scene=rec['scene_path'],
-                                        compat=compat, expert='probe-numbered')
-        assert [_decision(s.raw_output) for s in num.model_steps] == \
-            [_decision(s.raw_output) for s in full.model_steps]
-        assert verdict.kept
+    for _rec, full, num in _probe_beside('probe-numbered', world_tasks):
         plan = re.search(r'Plan: ([^.]*)\.', num.model_steps[0].raw_output).group(1)
         items = plan.split(', ')
         assert [int(re.search(r' #(\d+) ', it).group(1)) for it in items] == \
