@@ -203,26 +203,24 @@ class EmbeddedSim(SimBackend):
         w = self._require_world()
         if self._renderer is None:
             raise RuntimeError("rendering is not available")
-        bmin, bmax, types, idx = w.render_arrays()
-        colors = np.array([self._color(t) for t in types], dtype=np.uint8).reshape(-1, 3)
-        hollow = np.array(
-            [
-                (w.scene.objects[i].openable and w.is_open(w.ids[i]))
-                or (types[k] in INSIDE_TYPES and not w.scene.objects[i].openable)
-                for k, i in enumerate(idx)
-            ],
-            dtype=bool,
-        )
-        cam = self._render_mod.CameraPose(
-            position=pose.camera_position(),
-            yaw_deg=pose.yaw,
-            pitch_deg=max(min(pose.horizon, 89.0), -89.0),
-        )
         cfg = self.config
-        return self._renderer.render(
-            bmin, bmax, colors, idx.astype(np.int32), cam, cfg.width, cfg.height, cfg.fov,
-            want_depth=cfg.depth, want_mask=cfg.instance_mask, hollow=hollow,
+        return render_world(
+            w, self._renderer, pose, cfg.width, cfg.height, cfg.fov, color=self._color,
+            want_depth=cfg.depth, want_mask=cfg.instance_mask,
         )
+
+    def type_pixels(self, pose: AgentPose | None = None) -> dict[str, int]:
+        """Pixels each object Type covers in the frame from ``pose`` (default: the agent's).
+
+        What the camera image actually shows, occlusion included, at the configured size:
+        the ground truth for "is X in view" that the world's visibility (frustum and
+        distance only) does not give.
+        """
+        w = self._require_world()
+        if self._renderer is None:
+            raise RuntimeError("rendering is not available")
+        cfg = self.config
+        return type_pixels(w, self._renderer, pose or w.pose, cfg.width, cfg.height, cfg.fov)
 
     def _color(self, object_type: str) -> tuple[int, int, int]:
         c = self._colors.get(object_type)
@@ -231,3 +229,75 @@ class EmbeddedSim(SimBackend):
 
             c = self._colors[object_type] = tuple(type_color(object_type))  # type: ignore
         return c
+
+
+def render_world(
+    world: World,
+    renderer: Any,
+    pose: AgentPose,
+    width: int,
+    height: int,
+    fov: float,
+    *,
+    color: Any = None,
+    want_depth: bool = False,
+    want_mask: bool = False,
+) -> Any:
+    """Render ``world`` from ``pose`` with a :class:`~.render.BoxRenderer`.
+
+    ``color`` maps an object Type to RGB (default: the built-in palette). Objects inside
+    closed containers are not drawn; open containers and basins are drawn hollow.
+    """
+    from ego_reasoner_ros.sim_bridge import render as render_mod
+    from ego_reasoner_ros.sim_bridge.colors import type_color
+
+    color = color or type_color
+    bmin, bmax, types, idx = world.render_arrays()
+    colors = np.array([color(t) for t in types], dtype=np.uint8).reshape(-1, 3)
+    hollow = np.array(
+        [
+            (world.scene.objects[i].openable and world.is_open(world.ids[i]))
+            or (types[k] in INSIDE_TYPES and not world.scene.objects[i].openable)
+            for k, i in enumerate(idx)
+        ],
+        dtype=bool,
+    ).reshape(-1)
+    hollow |= enclosing_boxes(bmin, bmax)
+    cam = render_mod.CameraPose(
+        position=pose.camera_position(),
+        yaw_deg=pose.yaw,
+        pitch_deg=max(min(pose.horizon, 89.0), -89.0),
+    )
+    return renderer.render(
+        bmin, bmax, colors, idx.astype(np.int32), cam, width, height, fov,
+        want_depth=want_depth, want_mask=want_mask, hollow=hollow,
+    )
+
+
+def enclosing_boxes(bmin: np.ndarray, bmax: np.ndarray) -> np.ndarray:
+    """(N,) bool: boxes that hold the centre of a box less than half their volume.
+
+    Scene boxes are axis-aligned bounds, so a bed's box swallows its pillows and a TV
+    stand's box the remote on its shelf; drawn solid, they would hide what a camera sees.
+    Such boxes are drawn hollow (their inner faces), which keeps their contents in view.
+    """
+    bmin = np.asarray(bmin, dtype=np.float64).reshape(-1, 3)
+    bmax = np.asarray(bmax, dtype=np.float64).reshape(-1, 3)
+    centre = (bmin + bmax) / 2.0
+    inside = ((centre[None] > bmin[:, None]) & (centre[None] < bmax[:, None])).all(-1)
+    volume = np.prod(bmax - bmin, axis=1)
+    inside &= volume[None, :] < 0.5 * volume[:, None]
+    return inside.any(axis=1)
+
+
+def type_pixels(
+    world: World, renderer: Any, pose: AgentPose, width: int, height: int, fov: float
+) -> dict[str, int]:
+    """Pixels per object Type in the ``width`` x ``height`` frame from ``pose``."""
+    mask = render_world(world, renderer, pose, width, height, fov, want_mask=True).instance_mask
+    ids, counts = np.unique(mask[mask >= 0], return_counts=True)
+    out: dict[str, int] = {}
+    for i, n in zip(ids.tolist(), counts.tolist()):
+        t = world.types[i]
+        out[t] = out.get(t, 0) + int(n)
+    return out

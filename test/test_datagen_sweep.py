@@ -309,3 +309,67 @@ def test_numbered_plan_memory_gives_every_item_its_number_in_the_whole_plan(worl
             if left and left.group(1) != 'nothing':
                 # what is left is a tail of the numbered plan, numbers unchanged
                 assert plan.endswith(left.group(1)), (left.group(1), plan)
+
+
+def test_look_search_says_what_the_frame_shows_and_acts_on_it(world_tasks) -> None:
+    """``probe-look``: every "I see X" / "No X in view" is true of the frame it was given."""
+    from ego_reasoner_ros.core.loop import LoopConfig, run_episode
+    from ego_reasoner_ros.core.policy import PolicyWrapper
+    from ego_reasoner_ros.training.sim_env import SimStepEnvironment
+    from ego_reasoner_ros.training.sweep import LOOK_MIN_FRACTION, SweepExpertPolicy
+
+    sim, replay_sim = datagen.make_sim(64), datagen.make_sim(64, render=False)
+    threshold = LOOK_MIN_FRACTION * 64 * 64
+    compat = ReceptacleCompat.builtin()
+
+    class FrameTap(PolicyWrapper):
+        """Pairs every reply with the pixels per Type of the frame the policy was shown."""
+
+        def __init__(self, inner):
+            super().__init__(inner)
+            self.seen: list[tuple[str, dict[str, int]]] = []
+
+        def act(self, inp):
+            pixels = sim.type_pixels()
+            reply = self.inner.act(inp)
+            self.seen.append((reply, pixels))
+            return reply
+
+    kept = seen = unseen = 0
+    for rec in world_tasks:
+        task = datagen.task_from_record(rec)
+        tap = FrameTap(SweepExpertPolicy(task, compat=compat, search='look', view_size=64))
+        env = SimStepEnvironment(sim, scene=rec['scene_path'], task=task.sim_task(), seed=0)
+        record = run_episode(tap, env, task.instruction, task.tasktype, config=LoopConfig(),
+                             seed=0, episode_id=str(task.identity), scene=task.scene)
+        for reply, pixels in tap.seen:
+            for obj in re.findall(r'I see (\w+)', reply):
+                seen += 1
+                assert pixels.get(obj, 0) >= threshold, (reply, pixels.get(obj))
+                assert _decision(reply) in (f'pickup {obj}', f'navigate to {obj}')
+            for obj in re.findall(r'No (\w+) (?:in view|inside)', reply):
+                unseen += 1
+                assert pixels.get(obj, 0) < threshold, (reply, pixels.get(obj))
+                assert not _decision(reply).startswith('pickup')
+        # the data engine's run of the same expert: kept trajectories replay to success
+        data_record, verdict = datagen.run_task(task, sim, seed=0, scene=rec['scene_path'],
+                                                compat=compat, expert='probe-look')
+        assert [_decision(s.raw_output) for s in data_record.model_steps] == \
+            [_decision(s.raw_output) for s in record.model_steps]
+        if verdict.kept:
+            kept += 1
+            assert replay_episode(data_record, rec, replay_sim) == []
+    assert seen and unseen
+    assert kept >= 0.7 * len(world_tasks)
+
+
+def test_look_policy_spec() -> None:
+    from ego_reasoner_ros.core.policy import make_policy
+    import ego_reasoner_ros.training.policies  # noqa: F401  (registers 'look')
+
+    policy = make_policy('look:96')
+    assert (policy.search, policy.view_size) == ('look', 96)
+    with pytest.raises(ValueError, match='look:N needs an integer'):
+        make_policy('look:big')
+    with pytest.raises(ValueError, match='view_size must be positive'):
+        make_policy('look:0')

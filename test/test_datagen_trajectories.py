@@ -135,6 +135,8 @@ def test_small_dataset_formats_and_card(tmp_path: Path) -> None:
     stats = json.loads((out / 'stats.json').read_text())
     for tt in stats['per_type']:
         assert tt in card
+    assert f"the `engine` expert {datagen.EXPERT_SEARCH['engine']}" in card
+    assert set(datagen.EXPERT_SEARCH) == set(datagen.EXPERTS)
     assert (out / 'steps_histogram.png').stat().st_size > 1000
     assert 0 <= stats['reflection_share'] <= 1
 

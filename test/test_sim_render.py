@@ -184,3 +184,24 @@ def test_compose_observe_layout():
     assert np.all(comp[400:, 100] == 60)  # away from the label the panel is untouched
     with pytest.raises(ValueError):
         compose_observe(panels[0], panels[1][:100], panels[2])
+
+
+def test_a_box_that_swallows_a_smaller_one_is_drawn_hollow():
+    """A bed's bounds hold its pillow: solid, the bed hides it; marked enclosing, it shows."""
+    from ego_reasoner_ros.sim_bridge.embedded import enclosing_boxes
+
+    bed = ((-1.0, 0.0, 1.5), (1.0, 1.2, 3.5))
+    pillow = ((-0.2, 0.5, 2.8), (0.2, 0.7, 3.2))
+    lamp = ((1.5, 0.0, 2.0), (1.8, 1.0, 2.3))  # beside the bed, not inside it
+    mins = np.array([bed[0], pillow[0], lamp[0]])
+    maxs = np.array([bed[1], pillow[1], lamp[1]])
+    assert enclosing_boxes(mins, maxs).tolist() == [True, False, False]
+    # two boxes of about the same size overlapping: neither encloses the other
+    assert not enclosing_boxes(np.array([bed[0], bed[0]]) + [[0, 0, 0], [0.1, 0, 0]],
+                               np.array([bed[1], bed[1]])).any()
+    pose = CameraPose((0.0, 1.5, 0.0), 0.0, 30.0)
+    solid = _render([bed, pillow, lamp], pose)
+    assert not np.any(solid.instance_mask == 11)
+    hollow = _render([bed, pillow, lamp], pose, hollow=enclosing_boxes(mins, maxs))
+    assert np.count_nonzero(hollow.instance_mask == 11) > 20
+    assert np.any(hollow.instance_mask == 10)  # the bed's inner faces are still drawn

@@ -75,9 +75,10 @@ SEARCH_PLACES = ('CounterTop', 'DiningTable', 'Cabinet', 'Drawer', 'Shelf', 'Sid
                  'Desk', 'Dresser', 'CoffeeTable', 'Fridge', 'Sofa', 'ArmChair', 'Bed',
                  'TVStand', 'SinkBasin', 'GarbageCan', 'ShelvingUnit', 'Microwave')
 #: The experts the data engine can run (see :func:`run_task`).
-EXPERTS = ('engine', 'sweep', 'probe', 'probe-segment', 'probe-numbered')
+EXPERTS = ('engine', 'sweep', 'probe', 'probe-segment', 'probe-numbered', 'probe-look')
 #: The probe experts' thought formats (``SweepExpertPolicy.plan_memory``).
-_PROBE_MEMORY = {'probe': 'full', 'probe-segment': 'segment', 'probe-numbered': 'numbered'}
+_PROBE_MEMORY = {'probe': 'full', 'probe-segment': 'segment', 'probe-numbered': 'numbered',
+                 'probe-look': 'full'}
 _SKIP_VISIBLE = frozenset({'Floor', 'Wall', 'Window', 'LightSwitch', 'Blinds', 'Curtains'})
 _NAV, _END = Verb('navigate to'), Verb('end')
 _SINGLE_OBJECT = frozenset({'single_search', 'single_search_from_closerep', 'single_pickup',
@@ -593,8 +594,9 @@ def run_task(task: Task, sim: Any, *, seed: int, search_rank: int | None = None,
     (:class:`~ego_reasoner_ros.training.sweep.SweepExpertPolicy`), ``'probe'`` (the sweep
     expert deciding from the commands' outcomes, ``search='probe'``), ``'probe-segment'``
     (the same, its thoughts carrying the plan only up to the next put,
-    ``plan_memory='segment'``) or ``'probe-numbered'`` (every operation numbered,
-    ``plan_memory='numbered'``).
+    ``plan_memory='segment'``), ``'probe-numbered'`` (every operation numbered,
+    ``plan_memory='numbered'``) or ``'probe-look'`` (the probe's places, acting only on what
+    the camera frame shows, ``search='look'``).
     """
     from ego_reasoner_ros.training.sim_env import SimStepEnvironment
 
@@ -611,9 +613,11 @@ def run_task(task: Task, sim: Any, *, seed: int, search_rank: int | None = None,
         from ego_reasoner_ros.training.sweep import SweepExpertPolicy
 
         rank = 0
+        search = 'view' if expert == 'sweep' else 'look' if expert == 'probe-look' else 'probe'
+        view = getattr(getattr(sim, 'config', None), 'width', 112)
         policy = SweepExpertPolicy(task, compat=compat, failure_prob=failure_prob, seed=seed,
-                                   search='view' if expert == 'sweep' else 'probe',
-                                   plan_memory=_PROBE_MEMORY.get(expert, 'full'))
+                                   search=search, plan_memory=_PROBE_MEMORY.get(expert, 'full'),
+                                   view_size=int(view))
     elif expert == 'engine':
         policy = DataEnginePolicy(task, search_rank=rank, seed=seed, compat=compat,
                                   rewriter=rewriter, failure_prob=failure_prob)
@@ -1083,14 +1087,31 @@ def summarise(stats: list[dict[str, Any]], plan: dict[str, Any]) -> dict[str, An
     }
 
 
+#: How each expert searches, in the words of the dataset card.
+EXPERT_SEARCH = {
+    'engine': 'searches like a person (the correct place visited first, second or third)',
+    'sweep': 'searches the usual places of each object Type in a fixed order, deciding at '
+             'each from what is in view',
+    'probe': "walks the usual places of each object Type (those usual for the room's kind "
+             "first) and decides from the commands' outcomes only",
+    'probe-segment': "walks the usual places of each object Type and decides from the "
+                     "commands' outcomes only; its thoughts carry the plan up to the next put",
+    'probe-numbered': "walks the usual places of each object Type and decides from the "
+                      "commands' outcomes only; every object of its plan is numbered",
+    'probe-look': 'walks the usual places of each object Type and acts on an object only '
+                  'when the camera frame shows it ("I see X" / "No X in view")',
+}
+
+
 def write_card(out: Path, summary: dict[str, Any], stats: list[dict[str, Any]],
                plan: dict[str, Any]) -> None:
     """``README.md`` (dataset card) and ``steps_histogram.png``."""
     plot = write_histogram(out / 'steps_histogram.png', stats)
+    expert = str(plan.get('config', {}).get('expert', 'engine'))
     lines = [
         '# Embodied reasoning trajectories (ego_reasoner_ros data engine)', '',
-        'Expert trajectories generated in the embedded simulator: the expert searches like a '
-        'person (the correct place visited first, second or third), and every assistant turn '
+        f'Expert trajectories generated in the embedded simulator: the `{expert}` expert '
+        f'{EXPERT_SEARCH.get(expert, "acts")}, and every assistant turn '
         'holds thoughts in `<Observation>`, `<Planning>`, `<Thinking>`, `<Reflection>` and '
         '`<Verification>` tags written from the true simulator state, then the action in '
         '`<DecisionMaking>`. Every trajectory succeeded under the Embodied-Reasoner metric '

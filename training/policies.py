@@ -52,6 +52,14 @@ def _probe(arg: str | None, **kwargs: Any) -> Any:
     return InstructionSweepPolicy(search='probe', **kwargs)
 
 
+def _look(arg: str | None, **kwargs: Any) -> Any:
+    """``look`` or ``look:N``: the probe's places, acting only on what an N-pixel frame shows."""
+    from ego_reasoner_ros.training.sweep import InstructionSweepPolicy
+
+    return InstructionSweepPolicy(search='look', **_spec_option(
+        kwargs, 'view_size', arg, int, 'look:N needs an integer frame size N'))
+
+
 def _random(arg: str | None, **kwargs: Any) -> RandomPolicy:
     """``random`` or ``random:P`` (P = probability of ending at each step)."""
     return RandomPolicy(**_spec_option(kwargs, 'end_probability', arg, float,
@@ -67,5 +75,6 @@ def _heuristic(arg: str | None, **kwargs: Any) -> HeuristicPolicy:
 register_policy('expert', _expert)
 register_policy('sweep', _sweep)
 register_policy('probe', _probe)
+register_policy('look', _look)
 register_policy('random', _random)
 register_policy('heuristic', _heuristic)

@@ -73,7 +73,10 @@ KIND_PLACES: dict[str, frozenset[str]] = {
         'HandTowelHolder', 'TowelHolder', 'BathtubBasin', 'Drawer', 'GarbageCan',
         'ToiletPaperHanger'}),
 }
-SEARCH_MODES = ('view', 'probe')
+SEARCH_MODES = ('view', 'probe', 'look')
+#: ``look`` search: an object counts as in view when it covers at least this share of the
+#: frame's pixels (10 pixels of a 112 x 112 frame), occlusion included.
+LOOK_MIN_FRACTION = 10 / (112 * 112)
 #: How thoughts carry the plan: every operation left, the part up to the next put, or every
 #: operation left with its number in the whole plan.
 PLAN_MEMORY = ('full', 'segment', 'numbered')
@@ -135,6 +138,11 @@ class SweepExpertPolicy(Policy):
             that cannot read small objects in its images must: it tries the action at each
             place (``pickup``; for a search, ``navigate to`` the object), opens a container
             when that fails, and walks a list of places chosen by the kind of room.
+            ``'look'`` walks the probe search's places but decides from the camera image
+            what is there: it acts on the object only when the rendered frame shows it
+            (:data:`LOOK_MIN_FRACTION` of the pixels, occlusion included), so a policy
+            that imitates it has to read its frames.
+        view_size: ``look`` search: the side of the square frames the policy sees (pixels).
     """
 
     name = 'sweep-expert'
@@ -143,15 +151,19 @@ class SweepExpertPolicy(Policy):
 
     def __init__(self, task: Task | PlannedTask, *, compat: ReceptacleCompat | None = None,
                  failure_prob: float = 0.0, seed: int = 0, search: str = 'view',
-                 plan_memory: str = 'full') -> None:
+                 plan_memory: str = 'full', view_size: int = 112) -> None:
         if not 0.0 <= failure_prob <= 1.0:
             raise ValueError(f'failure_prob must be in [0, 1], got {failure_prob}')
         if search not in SEARCH_MODES:
             raise ValueError(f'search must be one of {SEARCH_MODES}, got {search!r}')
         if plan_memory not in PLAN_MEMORY:
             raise ValueError(f'plan_memory must be one of {PLAN_MEMORY}, got {plan_memory!r}')
+        if view_size <= 0:
+            raise ValueError(f'view_size must be positive, got {view_size}')
         self.search = search
         self.plan_memory = plan_memory
+        self.view_size = int(view_size)
+        self._renderer: Any = None
         self.task = task
         self.failure_prob = failure_prob
         self.seed = seed
@@ -253,7 +265,7 @@ class SweepExpertPolicy(Policy):
         return len(self.keys) - i + 1
 
     def _script(self) -> Generator[tuple[Action, str], bool, None]:
-        if self.search == 'probe':
+        if self.search in ('probe', 'look'):
             self.kind = room_kind(self.world.scene_types())
             note = f'<Planning>Room: {self.kind}. Plan: {self._plan()}.</Planning>'
         else:
@@ -264,7 +276,7 @@ class SweepExpertPolicy(Policy):
         while i < len(self.keys):
             phase = self.phases.get(i)
             if phase is not None:
-                search = self._probe_search if self.search == 'probe' else self._search
+                search = self._search if self.search == 'view' else self._probe_search
                 i, note = yield from search(phase, i, note)
                 nxt = self.keys[i] if i < len(self.keys) else None
                 peek = phase.target if nxt is not None and nxt.verb == Verb.OPEN else None
@@ -290,6 +302,19 @@ class SweepExpertPolicy(Policy):
 
     def _visible(self, object_type: str) -> bool:
         return object_type in self.world.legal_types
+
+    def _in_frame(self, object_type: str) -> bool:
+        """Whether the current camera frame shows ``object_type`` (``look`` search)."""
+        from ego_reasoner_ros.sim_bridge.embedded import type_pixels
+        from ego_reasoner_ros.sim_bridge.render import BoxRenderer
+        from ego_reasoner_ros.training.sim_env import resolve_world
+
+        if self._renderer is None:
+            self._renderer = BoxRenderer()
+        world = resolve_world(self.world)
+        n = self.view_size
+        counts = type_pixels(world, self._renderer, world.pose, n, n, 90.0)
+        return counts.get(object_type, 0) >= LOOK_MIN_FRACTION * n * n
 
     def _closed(self, place: str) -> bool:
         return closed_openable(self.world, place)
@@ -371,6 +396,11 @@ class SweepExpertPolicy(Policy):
         target = phase.target
         find = self.task.tasktype.startswith('single_search')
         todo = probe_places(target, self.kind, self.compat)
+        look = self.search == 'look'
+        if look and todo and todo[0] == target and not self._in_frame(target):
+            # only walk straight to the object when the view shows it
+            todo.pop(0)
+            note += f'<Observation>No {target} in view.</Observation>'
         opened: str | None = None
         found = False
         while todo:
@@ -386,11 +416,14 @@ class SweepExpertPolicy(Policy):
                 found = True
                 break
             self.n_visits += 1
-            found = yield from self._probe_here(i, target, c, find)
-            if found:
-                break
-            note = (f'<Reflection>{target} is out of reach.</Reflection>' if c == target
-                    else f'<Reflection>No {target} at {c}.</Reflection>')
+            if look and c != target and not self._in_frame(target):
+                note = f'<Observation>At {c}. No {target} in view.</Observation>'
+            else:
+                found = yield from self._probe_here(i, target, c, find)
+                if found:
+                    break
+                note = (f'<Reflection>{target} is out of reach.</Reflection>' if c == target
+                        else f'<Reflection>No {target} at {c}.</Reflection>')
             if c in OPENABLE_PLACES and c != target:
                 self.n_peeks += 1
                 ok = yield Action(Verb.OPEN, c), (
@@ -399,12 +432,15 @@ class SweepExpertPolicy(Policy):
                     self.n_failed_probes += 1
                     note = f'<Reflection>{c} does not open.</Reflection>'
                     continue
-                found = yield from self._probe_here(i, target, c, find, inside=True)
-                if found:
-                    opened = c
-                    break
-                yield Action(Verb.CLOSE, c), (f'<Reflection>No {target} in {c}.</Reflection>'
-                                              + self._think(i, f'Close {c}.'))
+                if look and not self._in_frame(target):
+                    closing = f'<Observation>No {target} inside {c}.</Observation>'
+                else:
+                    found = yield from self._probe_here(i, target, c, find, inside=True)
+                    if found:
+                        opened = c
+                        break
+                    closing = f'<Reflection>No {target} in {c}.</Reflection>'
+                yield Action(Verb.CLOSE, c), closing + self._think(i, f'Close {c}.')
                 note = f'<Observation>{c} is closed again.</Observation>'
         if not found:
             raise _GiveUpError(f'{target} not found')
@@ -422,6 +458,22 @@ class SweepExpertPolicy(Policy):
                     inside: bool = False) -> Generator[tuple[Action, str], bool, bool]:
         """Try to take (or, searching, to reach) ``target`` at ``place``; True on success."""
         where = f'inside {place}' if inside else 'here'
+        if self.search == 'look':
+            seen = f'<Observation>At {place}. I see {target}{" inside" if inside else ""}.'
+            action = Action(_NAV, target) if find else Action(Verb.PICKUP, target)
+            verb = 'Go to' if find else 'Pick up'
+            ok = yield action, seen + '</Observation>' + self._think(i, f'{verb} {target}.')
+            if not ok and not find and place != target:
+                # in view but out of reach: walk up to it (it has been seen) and try again
+                self.n_failed_probes += 1
+                ok = yield Action(_NAV, target), (
+                    f'<Reflection>{target} is out of reach.</Reflection>'
+                    + self._think(i, f'Go to {target}.'))
+                if ok:
+                    ok = yield action, self._think(i, f'{verb} {target}.')
+            if not ok:
+                self.n_failed_probes += 1
+            return bool(ok)
         if find:
             ok = yield Action(_NAV, target), (
                 f'<Observation>At {place}.</Observation>'
@@ -514,10 +566,11 @@ class InstructionSweepPolicy(SweepExpertPolicy):
     """
 
     def __init__(self, *, compat: ReceptacleCompat | None = None, failure_prob: float = 0.0,
-                 seed: int = 0, search: str = 'view', plan_memory: str = 'full') -> None:
+                 seed: int = 0, search: str = 'view', plan_memory: str = 'full',
+                 view_size: int = 112) -> None:
         super().__init__(PlannedTask('unplanned', 'single_search', ()), compat=compat,
                          failure_prob=failure_prob, seed=seed, search=search,
-                         plan_memory=plan_memory)
+                         plan_memory=plan_memory, view_size=view_size)
 
     def reset(self, instruction: str, *, seed: int | None = None,
               world: object | None = None) -> None:

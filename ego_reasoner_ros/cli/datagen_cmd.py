@@ -54,7 +54,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                    help='before each navigation, with probability P first try a plausible '
                         'place the scene lacks, then recover (teaches recovery; default 0)')
     p.add_argument('--expert', choices=('engine', 'sweep', 'probe', 'probe-segment',
-                                        'probe-numbered'),
+                                        'probe-numbered', 'probe-look'),
                    default='engine',
                    help="engine (default): the reference-style expert that walks to the right "
                         "place first, second or third; sweep: a fixed, view-driven search with "
@@ -66,7 +66,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                         "next put (short lists for small models on multi-part tasks); "
                         "probe-numbered: probe with every object of the plan preceded by "
                         "its number, 'pickup #3 Mug', so the token before each object copied "
-                        "from turn to turn is unique")
+                        "from turn to turn is unique; probe-look: the probe's places, but "
+                        "it acts on an object only when the camera frame shows it, so a "
+                        "model that imitates it must read its images")
     p.add_argument('--restate-task', action='store_true',
                    help='end every later user turn with the task line again (recorded in '
                         'prompt_config.json, which trained models carry and the loop uses)')
