@@ -313,7 +313,8 @@ class SweepExpertPolicy(Policy):
             self._renderer = BoxRenderer()
         world = resolve_world(self.world)
         n = self.view_size
-        counts = type_pixels(world, self._renderer, world.pose, n, n, 90.0)
+        fov = float(getattr(world, 'fov', 90.0))  # the camera the world's legality uses
+        counts = type_pixels(world, self._renderer, world.pose, n, n, fov)
         return counts.get(object_type, 0) >= LOOK_MIN_FRACTION * n * n
 
     def _closed(self, place: str) -> bool:
