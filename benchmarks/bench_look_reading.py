@@ -37,7 +37,7 @@ def main() -> None:
     from PIL import Image
 
     from ego_reasoner_ros.core import images as imgs
-    from ego_reasoner_ros.training.backends.hf import HFEngine, _content_blocks
+    from ego_reasoner_ros.training.backends.hf import HFEngine
     from ego_reasoner_ros.training.train_data import load_rows
 
     if args.data is None:
@@ -55,15 +55,11 @@ def main() -> None:
     tok = proc.tokenizer
     counts = {'I': [0, 0], 'No': [0, 0]}  # right, total
     for row in rows:
-        sources = iter(row['images'])
-        messages = [{**m, 'content': [{'type': 'image', 'image': next(sources)}
-                                      if b.get('type') == 'image' else b for b in m['content']]}
-                    for m in row['messages']]
-        norm, frames = _content_blocks(messages, convert=False)
-        pil = [imgs.to_pil(f) for f in frames]
+        # the rows' image blocks are in the order of row['images'], as the trainer reads them
+        pil = [imgs.to_pil(path) for path in row['images']]
         if args.blank:
             pil = [Image.new('RGB', p.size) for p in pil]
-        text = proc.apply_chat_template(norm, tokenize=False)
+        text = proc.apply_chat_template(row['messages'], tokenize=False)
         inputs = proc(text=[text], images=pil, return_tensors='pt')
         with torch.inference_mode():
             predicted = model(**inputs).logits[0].argmax(-1).tolist()

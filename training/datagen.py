@@ -76,9 +76,10 @@ SEARCH_PLACES = ('CounterTop', 'DiningTable', 'Cabinet', 'Drawer', 'Shelf', 'Sid
                  'TVStand', 'SinkBasin', 'GarbageCan', 'ShelvingUnit', 'Microwave')
 #: The experts the data engine can run (see :func:`run_task`).
 EXPERTS = ('engine', 'sweep', 'probe', 'probe-segment', 'probe-numbered', 'probe-look')
-#: The probe experts' thought formats (``SweepExpertPolicy.plan_memory``).
-_PROBE_MEMORY = {'probe': 'full', 'probe-segment': 'segment', 'probe-numbered': 'numbered',
-                 'probe-look': 'full'}
+#: The experts built on ``SweepExpertPolicy``: its ``(search, plan_memory)`` for each.
+_SWEEP_EXPERTS = {'sweep': ('view', 'full'), 'probe': ('probe', 'full'),
+                  'probe-segment': ('probe', 'segment'), 'probe-numbered': ('probe', 'numbered'),
+                  'probe-look': ('look', 'full')}
 _SKIP_VISIBLE = frozenset({'Floor', 'Wall', 'Window', 'LightSwitch', 'Blinds', 'Curtains'})
 _NAV, _END = Verb('navigate to'), Verb('end')
 _SINGLE_OBJECT = frozenset({'single_search', 'single_search_from_closerep', 'single_pickup',
@@ -609,15 +610,14 @@ def run_task(task: Task, sim: Any, *, seed: int, search_rank: int | None = None,
     env = SimStepEnvironment(sim, scene=scene if scene is not None else task.scene,
                              task=task.sim_task(), seed=seed, on_reset=on_reset)
     policy: DataEnginePolicy | Any
-    if expert == 'sweep' or expert in _PROBE_MEMORY:
+    if expert in _SWEEP_EXPERTS:
         from ego_reasoner_ros.training.sweep import SweepExpertPolicy
 
         rank = 0
-        search = 'view' if expert == 'sweep' else 'look' if expert == 'probe-look' else 'probe'
+        search, plan_memory = _SWEEP_EXPERTS[expert]
         view = getattr(getattr(sim, 'config', None), 'width', 112)
         policy = SweepExpertPolicy(task, compat=compat, failure_prob=failure_prob, seed=seed,
-                                   search=search, plan_memory=_PROBE_MEMORY.get(expert, 'full'),
-                                   view_size=int(view))
+                                   search=search, plan_memory=plan_memory, view_size=int(view))
     elif expert == 'engine':
         policy = DataEnginePolicy(task, search_rank=rank, seed=seed, compat=compat,
                                   rewriter=rewriter, failure_prob=failure_prob)
