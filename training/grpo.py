@@ -20,6 +20,7 @@ import logging
 from typing import Any
 
 from ego_reasoner_ros.core.errors import require
+from ego_reasoner_ros.training.train_data import parse_turns
 from ego_reasoner_ros.training.sft import (
     TrainConfig, build_arg_parser, config_from_args, finish, keep_prompt_config,
     latest_checkpoint, lora_config, prepare_model, trainer_args)
@@ -37,7 +38,8 @@ class GRPOTrainConfig(TrainConfig):
         rollout_reward: options of
             :class:`~ego_reasoner_ros.training.rollout_reward.RolloutRewardConfig` (the
             ``rollout`` reward: the episode finished by the model being trained).
-        turns: which assistant turns become prompts (``all``, ``first``, ``last``).
+        turns: which assistant turns become prompts (``all``, ``first``, ``last``, or
+            ``last:K``: the last K of each trajectory, e.g. near a harvested failure).
         max_prompt_images: skip prompts with more images.
         num_generations: completions per prompt (the group size).
         max_completion_length: tokens per completion.
@@ -69,6 +71,7 @@ class GRPOTrainConfig(TrainConfig):
             raise ValueError('num_generations must be >= 2 (GRPO compares a group)')
         if self.max_completion_length < 1:
             raise ValueError('max_completion_length must be >= 1')
+        parse_turns(self.turns)
 
 
 def reward_functions(cfg: GRPOTrainConfig) -> tuple[list[Any], list[float]]:

@@ -94,18 +94,24 @@ class ContinuationPolicy(Policy):
     name = 'continuation'
 
     def __init__(self, replies: Sequence[str], model_policy: Policy | None,
-                 max_new_steps: int) -> None:
+                 max_new_steps: int, *, reset_model: bool = False) -> None:
         self.replies = list(replies)
         self.model_policy = model_policy
         self.max_new_steps = max_new_steps
+        self.reset_model = reset_model
+        # a policy reset with the episode gets the world state if it reads it (an expert)
+        self.needs_world = bool(reset_model and model_policy is not None
+                                and model_policy.needs_world)
         self.model_calls = 0
         self._next = 0
 
     def reset(self, instruction: str, *, seed: int | None = None,
               world: object | None = None) -> None:
-        # the model policy keeps its cache: the engine reuses only a matching prefix, so
-        # completions of one prompt share the prefill of their common history
-        del instruction, seed, world
+        # by default the model policy keeps its cache: the engine reuses only a matching
+        # prefix, so completions of one prompt share the prefill of their common history;
+        # a policy with episode state (an expert) is reset when it starts from the first turn
+        if self.reset_model and self.model_policy is not None:
+            self.model_policy.reset(instruction, seed=seed, world=world)
         self._next = 0
         self.model_calls = 0
 
@@ -212,29 +218,47 @@ class RolloutReward:
                                               observe_composite=False))
         return self._sim
 
-    def episode_score(self, task: Any, replies: Sequence[str],
-                      model_policy: Policy | None) -> tuple[float, dict[str, Any]]:
-        """Run one episode (scripted ``replies`` then the model); its reward and figures."""
+    def run(self, task: Any, replies: Sequence[str], model_policy: Policy | None,
+            *, max_new_steps: int | None = None, reset_model: bool = False) -> tuple[Any, Any]:
+        """Run one episode (scripted ``replies``, then the model).
+
+        ``reset_model`` resets ``model_policy`` with the episode (needed by policies with
+        episode state, such as the experts, when there are no scripted replies).
+
+        Returns the :class:`~ego_reasoner_ros.core.episode.EpisodeRecord` (frames included)
+        and its ER score (:class:`~ego_reasoner_ros.training.metrics.ERScore`).
+
+        Raises:
+            EpisodeError: when the episode cannot run (a scene or simulator failure).
+        """
         from ego_reasoner_ros.training.metrics import score_trajectory
         from ego_reasoner_ros.training.sim_env import SimStepEnvironment
 
-        policy = ContinuationPolicy(replies, model_policy, self.config.max_new_steps)
+        budget = self.config.max_new_steps if max_new_steps is None else max_new_steps
+        policy = ContinuationPolicy(replies, model_policy, budget, reset_model=reset_model)
         policy.prompt_config = self.prompt_config
         env = SimStepEnvironment(self._simulator(), scene=self.scene_for(task),
                                  scenes_dir=self.scenes_dir, task=task.sim_task(), seed=self.seed)
-        try:
-            record = run_episode(policy, env, task.instruction, task.tasktype,
-                                 config=LoopConfig(), seed=self.seed,
-                                 episode_id=str(task.identity), scene=task.scene)
-        except EpisodeError as exc:
-            logger.warning('rollout of %s failed: %s', task.identity, exc)
-            return 0.0, {'error': str(exc)}
+        record = run_episode(policy, env, task.instruction, task.tasktype,
+                             config=LoopConfig(), seed=self.seed,
+                             episode_id=str(task.identity), scene=task.scene)
         self.model_decisions += policy.model_calls
         er = score_trajectory(record.trajectory_entries(), task.key_actions,
                               tasktype=task.tasktype, taskname=task.taskname)
+        record.metadata['model_calls'] = policy.model_calls
+        return record, er
+
+    def episode_score(self, task: Any, replies: Sequence[str],
+                      model_policy: Policy | None) -> tuple[float, dict[str, Any]]:
+        """Run one episode (scripted ``replies`` then the model); its reward and figures."""
+        try:
+            record, er = self.run(task, replies, model_policy)
+        except EpisodeError as exc:
+            logger.warning('rollout of %s failed: %s', task.identity, exc)
+            return 0.0, {'error': str(exc)}
         reward = self.config.success * er.success + self.config.completeness * er.completeness
         return reward, {'success': er.success, 'completeness': er.completeness,
-                        'model_calls': policy.model_calls,
+                        'model_calls': record.metadata['model_calls'],
                         'terminated_by': record.terminated_by}
 
     def __call__(self, completions: Sequence[Any], prompts: Sequence[Any] | None = None,

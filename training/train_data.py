@@ -346,6 +346,22 @@ def _text_of(msg: dict[str, Any]) -> str:
     return ''.join(b.get('text') or '' for b in msg['content'] if b['type'] == 'text')
 
 
+def parse_turns(turns: str) -> int:
+    """Check a GRPO ``turns`` value; the K of ``last``/``last:K`` (0 for ``all``, ``first``).
+
+    Raises:
+        ValueError: for anything else, or K < 1.
+    """
+    if turns in ('all', 'first'):
+        return 0
+    if turns == 'last':
+        return 1
+    head, _, k = turns.partition(':')
+    if head == 'last' and k.isdigit() and int(k) >= 1:
+        return int(k)
+    raise ValueError(f'turns must be all, first, last or last:K (K >= 1), got {turns!r}')
+
+
 def grpo_rows(rows: Iterable[dict[str, Any]], *, turns: str = 'all',
               max_prompt_images: int | None = None) -> Iterator[dict[str, Any]]:
     """One GRPO prompt per assistant turn of each trajectory.
@@ -357,11 +373,11 @@ def grpo_rows(rows: Iterable[dict[str, Any]], *, turns: str = 'all',
     in the trajectory's decisions, JSON list) and the trajectory's meta fields.
 
     Args:
-        turns: ``"all"``, ``"first"`` or ``"last"`` assistant turns of each trajectory.
+        turns: ``"all"``, ``"first"``, ``"last"`` or ``"last:K"`` (the last K) assistant
+            turns of each trajectory.
         max_prompt_images: skip prompts with more images (memory bound).
     """
-    if turns not in ('all', 'first', 'last'):
-        raise ValueError(f'turns must be all, first or last, got {turns!r}')
+    tail = parse_turns(turns)
     for row in rows:
         msgs = row['messages']
         decisions = [decision_of(_text_of(m)) for m in msgs if m['role'] == 'assistant']
@@ -370,8 +386,8 @@ def grpo_rows(rows: Iterable[dict[str, Any]], *, turns: str = 'all',
         positions = [i for i, m in enumerate(msgs) if m['role'] == 'assistant']
         if turns == 'first':
             positions = positions[:1]
-        elif turns == 'last':
-            positions = positions[-1:]
+        elif tail:
+            positions = positions[-tail:]
         for i in positions:
             expert = decision_of(_text_of(msgs[i]))
             if expert is None:

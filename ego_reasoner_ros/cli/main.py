@@ -25,6 +25,7 @@ SUBCOMMAND_MODULES = (
     'ego_reasoner_ros.cli.compare_cmd',
     'ego_reasoner_ros.cli.datagen_cmd',
     'ego_reasoner_ros.cli.train_cmd',
+    'ego_reasoner_ros.cli.harvest_cmd',
     'ego_reasoner_ros.cli.serve_cmd',
     'ego_reasoner_ros.cli.bag_cmd',
     'ego_reasoner_ros.cli.bench_cmd',
