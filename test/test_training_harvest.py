@@ -81,6 +81,10 @@ def test_resume_skips_done_tasks_and_keep_all(source, tmp_path) -> None:
     with (out / 'results.jsonl').open('a') as f:
         f.write('{"identity": "cut')
     assert run_harvest(cfg)['n_tasks'] == 4
+    # other settings into the same folder would mix two harvests: refused
+    with pytest.raises(DataError, match='other settings .*seed'):
+        run_harvest(HarvestConfig(policy='probe', data=str(source), out_dir=str(out), n=4,
+                                  keep='all', seed=5, progress=False))
 
 
 def test_cli_and_bad_settings(source, tmp_path, capsys) -> None:

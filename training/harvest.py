@@ -108,6 +108,26 @@ def _done(out: Path) -> dict[str, dict[str, Any]]:
     return done
 
 
+#: Settings a resumed harvest must share with the one it continues (``n`` may grow).
+_SAME_ON_RESUME = ('policy', 'data', 'split', 'task_types', 'keep', 'seed', 'policy_kwargs')
+
+
+def _check_resume(out: Path, settings: dict[str, Any]) -> None:
+    """Refuse to mix a new harvest into a folder that holds one with other settings."""
+    path = out / 'tasks.json'
+    if not path.is_file():
+        return
+    try:
+        before = json.loads(path.read_text(encoding='utf-8'))['config']['harvest']
+    except (OSError, ValueError, KeyError, TypeError):
+        raise DataError(f'{out}: holds a tasks.json that no harvest wrote; '
+                        'use a new folder') from None
+    changed = [k for k in _SAME_ON_RESUME if before.get(k) != settings.get(k)]
+    if changed:
+        raise DataError(f'{out}: holds a harvest with other settings ({", ".join(changed)}); '
+                        'use a new folder')
+
+
 def run_harvest(cfg: HarvestConfig) -> dict[str, Any]:
     """Run the harvest (see the module docstring); returns the summary figures."""
     from ego_reasoner_ros.core.policy import make_policy
@@ -127,6 +147,7 @@ def run_harvest(cfg: HarvestConfig) -> dict[str, Any]:
     # the harvest's own task file, for the rollout reward (scene paths, seed, image size)
     meta = dict(plan.get('config', {}))
     meta['harvest'] = {k: v for k, v in asdict(cfg).items() if k != 'progress'}
+    _check_resume(out, meta['harvest'])
     datagen._atomic_write(out / 'tasks.json', json.dumps({'config': meta, 'tasks': chosen},
                                                          indent=1))
     if (src / PROMPT_CONFIG_FILE).is_file():
