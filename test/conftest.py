@@ -49,3 +49,15 @@ def ros_env() -> dict[str, str]:
     """Environment for ROS child processes: localhost DDS, this session's domain id."""
     from ego_reasoner_ros.nodes.dds import localhost_env
     return localhost_env(int(os.environ['ROS_DOMAIN_ID']), mode='test')
+
+
+@pytest.fixture(scope='session')
+def probe_data(tmp_path_factory) -> Path:
+    """A small probe-expert dataset on one procedural scene (read-only for its users)."""
+    from ego_reasoner_ros.training import datagen
+
+    out = tmp_path_factory.mktemp('probe_data')
+    datagen.run_datagen(datagen.DatagenConfig(
+        out_dir=out, procedural=1, n=6, image_size=56, expert='probe', seed=3,
+        formats=('sharegpt',), progress=False))
+    return out

@@ -11,20 +11,10 @@ import pytest
 
 from ego_reasoner_ros.cli.main import main
 from ego_reasoner_ros.core.errors import DataError
-from ego_reasoner_ros.training import datagen
 from ego_reasoner_ros.training.grpo import GRPOTrainConfig
 from ego_reasoner_ros.training.harvest import HarvestConfig, run_harvest
 from ego_reasoner_ros.training.rollout_reward import RolloutReward, RolloutRewardConfig
 from ego_reasoner_ros.training.train_data import grpo_rows, load_rows, parse_turns
-
-
-@pytest.fixture(scope='module')
-def source(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp('harvest_source')
-    datagen.run_datagen(datagen.DatagenConfig(
-        out_dir=out, procedural=1, n=6, image_size=56, expert='probe', seed=3,
-        formats=('sharegpt',), progress=False))
-    return out
 
 
 def _text(msg: dict) -> str:
@@ -35,9 +25,9 @@ def _results(out: Path) -> list[dict]:
     return [json.loads(x) for x in (out / 'results.jsonl').read_text().splitlines()]
 
 
-def test_failed_episodes_are_kept_and_replay_to_the_same_failure(source, tmp_path) -> None:
+def test_failed_episodes_are_kept_and_replay_to_the_same_failure(probe_data, tmp_path) -> None:
     out = tmp_path / 'harvest'
-    summary = run_harvest(HarvestConfig(policy='random', data=str(source), out_dir=str(out),
+    summary = run_harvest(HarvestConfig(policy='random', data=str(probe_data), out_dir=str(out),
                                         n=3, progress=False))
     results = _results(out)
     assert summary['n_tasks'] == len(results) == 3
@@ -66,9 +56,9 @@ def test_failed_episodes_are_kept_and_replay_to_the_same_failure(source, tmp_pat
             list(range(n_assistant - len(prompts), n_assistant))
 
 
-def test_resume_skips_done_tasks_and_keep_all(source, tmp_path) -> None:
+def test_resume_skips_done_tasks_and_keep_all(probe_data, tmp_path) -> None:
     out = tmp_path / 'all'
-    cfg = HarvestConfig(policy='probe', data=str(source), out_dir=str(out), n=4,
+    cfg = HarvestConfig(policy='probe', data=str(probe_data), out_dir=str(out), n=4,
                         keep='all', progress=False)
     first = run_harvest(cfg)
     assert first['n_kept'] == first['n_tasks'] == 4
@@ -83,30 +73,30 @@ def test_resume_skips_done_tasks_and_keep_all(source, tmp_path) -> None:
     assert run_harvest(cfg)['n_tasks'] == 4
     # other settings into the same folder would mix two harvests: refused
     with pytest.raises(DataError, match='other settings .*seed'):
-        run_harvest(HarvestConfig(policy='probe', data=str(source), out_dir=str(out), n=4,
+        run_harvest(HarvestConfig(policy='probe', data=str(probe_data), out_dir=str(out), n=4,
                                   keep='all', seed=5, progress=False))
 
 
-def test_cli_and_bad_settings(source, tmp_path, capsys) -> None:
+def test_cli_and_bad_settings(probe_data, tmp_path, capsys) -> None:
     out = tmp_path / 'cli'
-    assert main(['harvest', '--policy', 'probe', '--data', str(source), '--out', str(out),
+    assert main(['harvest', '--policy', 'probe', '--data', str(probe_data), '--out', str(out),
                  '--n', '2', '--no-progress']) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary['n_tasks'] == 2 and len(_results(out)) == 2
     # no task of that type: a clear error, not an empty dataset
-    assert main(['harvest', '--policy', 'probe', '--data', str(source), '--out', str(out),
+    assert main(['harvest', '--policy', 'probe', '--data', str(probe_data), '--out', str(out),
                  '--task-types', 'no_such_type']) == 2
     assert 'no train task' in capsys.readouterr().err
     with pytest.raises(DataError, match='no train task'):
-        run_harvest(HarvestConfig(policy='probe', data=str(source), out_dir=str(out),
+        run_harvest(HarvestConfig(policy='probe', data=str(probe_data), out_dir=str(out),
                                   task_types=['no_such_type'], progress=False))
     assert main(['harvest', '--policy', 'probe', '--data', str(tmp_path), '--out',
                  str(out)]) == 2
     assert 'tasks.json' in capsys.readouterr().err
     with pytest.raises(ValueError, match='keep'):
-        HarvestConfig(policy='probe', data=str(source), out_dir=str(out), keep='some')
+        HarvestConfig(policy='probe', data=str(probe_data), out_dir=str(out), keep='some')
     with pytest.raises(ValueError, match='n must'):
-        HarvestConfig(policy='probe', data=str(source), out_dir=str(out), n=0)
+        HarvestConfig(policy='probe', data=str(probe_data), out_dir=str(out), n=0)
 
 
 def test_turns_values() -> None:

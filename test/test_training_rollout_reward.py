@@ -10,18 +10,8 @@ from pathlib import Path
 import pytest
 
 from ego_reasoner_ros.core.policy import Policy, ScriptedPolicy
-from ego_reasoner_ros.training import datagen
 from ego_reasoner_ros.training.rollout_reward import RolloutReward, RolloutRewardConfig
 from ego_reasoner_ros.training.train_data import grpo_rows, load_rows
-
-
-@pytest.fixture(scope='module')
-def probe_data(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp('probe_data')
-    datagen.run_datagen(datagen.DatagenConfig(
-        out_dir=out, procedural=1, n=6, image_size=56, expert='probe', seed=3,
-        formats=('sharegpt',), progress=False))
-    return out
 
 
 def _text(msg: dict) -> str:

@@ -58,10 +58,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     ev.add_argument('--blank-images', action='store_true',
                     help='show the policy uniform grey frames instead of the rendered ones '
                          '(vision ablation)')
-    ev.add_argument('--policy-arg', action='append', default=[], metavar='KEY=VALUE',
-                    help='keyword argument for the policy factory (repeatable), e.g. '
-                         'max_new_tokens=64 or torch_threads=1; values are read as JSON '
-                         'when they parse')
+    add_policy_arg(ev)
     ev.add_argument('--no-plots', action='store_true', help='skip the PNG plots')
     ev.add_argument('--no-progress', action='store_true', help='hide the progress bar')
     ev.set_defaults(func=run_eval)
@@ -74,6 +71,14 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     merge.add_argument('--no-plots', action='store_true', help='skip the PNG plots')
     merge.set_defaults(func=run_merge)
     return ev
+
+
+def add_policy_arg(parser: argparse.ArgumentParser) -> None:
+    """Add the repeatable ``--policy-arg KEY=VALUE`` option (read by :func:`parse_policy_args`)."""
+    parser.add_argument('--policy-arg', action='append', default=[], metavar='KEY=VALUE',
+                        help='keyword argument for the policy factory (repeatable), e.g. '
+                             'max_new_tokens=64 or torch_threads=1; values are read as JSON '
+                             'when they parse')
 
 
 def parse_policy_args(pairs: list[str]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import json
 import sys
 from typing import Any
 
-from ego_reasoner_ros.cli.eval_cmd import parse_policy_args
+from ego_reasoner_ros.cli.eval_cmd import add_policy_arg, parse_policy_args
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -36,8 +36,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument('--keep', default='failed', choices=('failed', 'all'),
                    help='which episodes to write (default failed)')
     p.add_argument('--seed', type=int, default=0, help='task-order shuffle seed')
-    p.add_argument('--policy-arg', action='append', default=[], metavar='KEY=VALUE',
-                   help='keyword argument for the policy factory (repeatable)')
+    add_policy_arg(p)
     p.add_argument('--no-progress', action='store_true', help='hide the progress bar')
     p.set_defaults(func=run_harvest_cmd)
     return p
