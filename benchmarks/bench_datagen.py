@@ -26,7 +26,7 @@ from ego_reasoner_ros.training.datagen import DatagenConfig, build_formats, run_
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--scenes', type=Path, default=Path(os.environ.get(
-        'EGO_REASONER_DATA', '/work/shared/data/embodied-reasoner')) / 'scenes')
+        'EGO_REASONER_DATA', str(Path(__file__).resolve().parents[2] / 'shared' / 'data' / 'embodied-reasoner'))) / 'scenes')
     parser.add_argument('--n', type=int, default=1000)
     parser.add_argument('--workers', type=int, default=os.cpu_count() or 1)
     parser.add_argument('--image-size', type=int, default=448)

@@ -21,7 +21,7 @@ def main() -> int:
     """Run the benchmark and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument('--data', default=os.environ.get(
-        'EGO_REASONER_DATA', '/work/shared/data/embodied-reasoner'))
+        'EGO_REASONER_DATA', str(Path(__file__).resolve().parents[2] / 'shared' / 'data' / 'embodied-reasoner')))
     parser.add_argument('--workers', type=int, default=2)
     parser.add_argument('--policy', default='expert')
     args = parser.parse_args()

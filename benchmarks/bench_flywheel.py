@@ -48,7 +48,7 @@ import time
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = Path('/work/shared/data/embodied-reasoner')
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / 'shared' / 'data' / 'embodied-reasoner'
 #: the tiny configuration of the shipped model card (models/ego-reasoner-tiny/README.md)
 TINY = ('{hidden: 128, layers: 4, heads: 4, kv_heads: 2, vision_depth: 2, vision_width: 64, '
         'vision_heads: 2, image_size: 112, vocab_size: 4096}')

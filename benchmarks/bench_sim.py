@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point."""
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--data", default=os.environ.get(
-        "EGO_REASONER_DATA", "/work/shared/data/embodied-reasoner"))
+        "EGO_REASONER_DATA", str(Path(__file__).resolve().parents[2] / 'shared' / 'data' / 'embodied-reasoner')))
     ap.add_argument("--max-cases", type=int, default=None)
     ap.add_argument("--frames", type=int, default=200)
     args = ap.parse_args(argv)

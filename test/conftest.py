@@ -9,9 +9,12 @@ The environment is set in ``pytest_configure``, before any test module (and so b
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
+
+from data_paths import shared_hidden
 
 REPO = Path(__file__).resolve().parents[1]
 PROFILE = REPO / 'config' / 'fastdds_localhost.xml'
@@ -20,9 +23,16 @@ _CLAIMED: list[int] = []
 
 def pytest_configure(config: pytest.Config) -> None:
     # The public Embodied-Reasoner data is read in place from ../shared when it is there.
-    shared = REPO.parent / 'shared' / 'data' / 'embodied-reasoner'
-    if 'EGO_REASONER_DATA' not in os.environ and shared.is_dir():
-        os.environ['EGO_REASONER_DATA'] = str(shared)
+    # EGO_REASONER_HIDE_SHARED=1 runs the suite as on a fresh clone with nothing beside it:
+    # no data variable and an empty user cache, so nothing fetched earlier is found either.
+    if shared_hidden():
+        os.environ.pop('EGO_REASONER_DATA', None)
+        os.environ.pop('EGO_BENCH_DATA', None)
+        os.environ['XDG_CACHE_HOME'] = tempfile.mkdtemp(prefix='ego-reasoner-no-shared-')
+    else:
+        shared = REPO.parent / 'shared' / 'data' / 'embodied-reasoner'
+        if 'EGO_REASONER_DATA' not in os.environ and shared.is_dir():
+            os.environ['EGO_REASONER_DATA'] = str(shared)
     os.environ['FASTDDS_DEFAULT_PROFILES_FILE'] = str(PROFILE)
     os.environ['FASTRTPS_DEFAULT_PROFILES_FILE'] = str(PROFILE)  # the name Fast DDS 2.x reads
     os.environ['RMW_IMPLEMENTATION'] = 'rmw_fastrtps_cpp'

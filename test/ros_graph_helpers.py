@@ -14,10 +14,11 @@ import time
 from typing import Any
 
 from ego_reasoner_ros.nodes.launcher import LAUNCH_TABLE, ProcessGroup, node_command
+from data_paths import ER_DATA
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / 'config'
-DATA = Path(os.environ.get('EGO_REASONER_DATA', '/work/shared/data/embodied-reasoner'))
+DATA = ER_DATA
 
 
 class LockedBuffer(io.StringIO):

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from ego_reasoner_ros.core.actions import OBJECTLESS_VERBS, Action, Verb
 from ego_reasoner_ros.core.parser import (
+from data_paths import ER_DATA
     InvalidOutput,
     InvalidReason,
     ObjectMatcher,
@@ -52,7 +53,7 @@ def invalid(text: str, mode=STRICT, types=KITCHEN) -> InvalidOutput:
 
 
 def _data_root() -> Path | None:
-    root = Path(os.environ.get("EGO_REASONER_DATA", "/work/shared/data/embodied-reasoner"))
+    root = ER_DATA
     return root if (root / "scenes").is_dir() else None
 
 

@@ -23,8 +23,9 @@ from ego_reasoner_ros.core.data_store import (
     DownloadError,
 )
 from ego_reasoner_ros.core.errors import DataError
+from data_paths import SHARED_ER
 
-SHARED = Path('/work/shared/data/embodied-reasoner')
+SHARED = SHARED_ER
 PACKAGED_COMMIT = data_store.load_manifest()['commit']
 FAKE_COMMIT = 'ab' * 20
 

@@ -23,6 +23,7 @@ from ego_reasoner_ros.training.expert import ExpertPolicy
 from ego_reasoner_ros.training.goals import goal_for_task
 from ego_reasoner_ros.training.tasks import Task
 from ego_reasoner_ros.training.taskgen import (
+from data_paths import ER_DATA
     LONG_RANGE,
     TASK_TYPES,
     TEST_SCENES,
@@ -33,7 +34,7 @@ from ego_reasoner_ros.training.taskgen import (
     is_test_scene,
 )
 
-DATA = Path(os.environ.get('EGO_REASONER_DATA', '/work/shared/data/embodied-reasoner'))
+DATA = ER_DATA
 SCENES = DATA / 'scenes'
 needs_data = pytest.mark.skipif(not SCENES.is_dir(), reason='public scene data not available')
 

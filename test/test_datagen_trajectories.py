@@ -17,8 +17,9 @@ from ego_reasoner_ros.sim_bridge.receptacles import ReceptacleCompat
 from ego_reasoner_ros.training import datagen, metrics
 from ego_reasoner_ros.training.check_dataset import check_dataset, replay_episode
 from ego_reasoner_ros.training.taskgen import TaskGenConfig, generate_tasks
+from data_paths import ER_DATA
 
-DATA = Path(os.environ.get('EGO_REASONER_DATA', '/work/shared/data/embodied-reasoner'))
+DATA = ER_DATA
 SCENES = DATA / 'scenes'
 TAG_RE = re.compile(r'^(?:<(Observation|Planning|Thinking|Reflection|Verification)>[^<]+'
                     r'</\1>)+<DecisionMaking>[^<\n]+</DecisionMaking>$')

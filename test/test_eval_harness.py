@@ -14,8 +14,9 @@ from ego_reasoner_ros.cli.main import main
 from ego_reasoner_ros.core.errors import DataError
 from ego_reasoner_ros.training.report import merge_runs
 from ego_reasoner_ros.training.tasks import load_tasks, parse_tasks, shard
+from data_paths import ER_DATA
 
-DATA = Path(os.environ.get('EGO_REASONER_DATA', '/work/shared/data/embodied-reasoner'))
+DATA = ER_DATA
 needs_data = pytest.mark.skipif(not (DATA / 'test_public.json').exists(),
                                 reason='Embodied-Reasoner data not available')
 

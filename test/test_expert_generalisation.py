@@ -39,8 +39,9 @@ from ego_reasoner_ros.training.taskgen import (
     is_test_scene,
 )
 from ego_reasoner_ros.training.tasks import Task
+from data_paths import ER_DATA
 
-DATA = Path(os.environ.get('EGO_REASONER_DATA', '/work/shared/data/embodied-reasoner'))
+DATA = ER_DATA
 SEARCH_TYPES = ('single_search', 'single_search_from_closerep')
 MIN_RATE = 0.99
 

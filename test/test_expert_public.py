@@ -13,8 +13,9 @@ from ego_reasoner_ros.sim_bridge.registry import SimConfig, make_sim
 from ego_reasoner_ros.training.evaluate import evaluate_tasks
 from ego_reasoner_ros.training.expert import ExpertPolicy
 from ego_reasoner_ros.training.tasks import load_agent_positions, load_tasks
+from data_paths import ER_DATA
 
-DATA = Path(os.environ.get('EGO_REASONER_DATA', '/work/shared/data/embodied-reasoner'))
+DATA = ER_DATA
 pytestmark = pytest.mark.skipif(not (DATA / 'test_public.json').exists(),
                                 reason='Embodied-Reasoner data not available')
 

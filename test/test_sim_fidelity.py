@@ -18,8 +18,9 @@ from ego_reasoner_ros.sim_bridge.bench import (
 from ego_reasoner_ros.sim_bridge.embedded import EmbeddedSim
 from ego_reasoner_ros.sim_bridge.registry import SimConfig
 from ego_reasoner_ros.sim_bridge.scene import find_scene, iter_scene_dirs, load_scene
+from data_paths import ER_DATA
 
-DATA = Path(os.environ.get("EGO_REASONER_DATA", "/work/shared/data/embodied-reasoner"))
+DATA = ER_DATA
 pytestmark = pytest.mark.skipif(
     not (DATA / "scenes").is_dir() or not (DATA / "test_public.json").exists(),
     reason="Embodied-Reasoner public data not available",

@@ -18,9 +18,10 @@ from ego_reasoner_ros.sim_bridge.procedural import (
     write_scene)
 from ego_reasoner_ros.sim_bridge.receptacles import ReceptacleCompat
 from ego_reasoner_ros.sim_bridge.render import (
+from data_paths import ER_DATA
     BoxRenderer, CameraPose, boxes_from_objects, write_png)
 
-_DATA = Path(os.environ.get('EGO_REASONER_DATA', '/work/shared/data/embodied-reasoner'))
+_DATA = ER_DATA
 _TABLE = _DATA / 'pick_up_and_put.json'
 BUILTIN = ReceptacleCompat.builtin()
 ID_RE = re.compile(r'^[A-Za-z]+\|(?:[+-]\d\d\.\d\d|00\.00)(?:\|(?:[+-]\d\d\.\d\d|00\.00)){2}'

@@ -12,8 +12,9 @@ import pytest
 
 from ego_reasoner_ros.sim_bridge.registry import SimConfig, make_sim
 from ego_reasoner_ros.sim_bridge.render import write_png
+from data_paths import ER_DATA
 
-DATA = Path(os.environ.get('EGO_REASONER_DATA', '/work/shared/data/embodied-reasoner'))
+DATA = ER_DATA
 pytestmark = pytest.mark.skipif(not (DATA / 'scenes').is_dir(), reason='public data absent')
 
 

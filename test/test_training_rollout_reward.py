@@ -56,12 +56,17 @@ def test_prompt_replays_exactly_and_expert_completion_scores_success(probe_data)
                          prompts=[prompt['prompt']], identity=[prompt['identity']])
             assert got == [pytest.approx(full)]
             checked += 1
-        # ending at the first turn: no success, and only the ``end`` key action matched
+        # ending at the first turn: no success, and at most the ``end`` key action matched.
+        # The ER protocol counts an ``end`` on a search task only when the target is in view
+        # (or right after a key action), so there an immediate end may score nothing.
         reward.bind(policy=None)
         first = prompts[0]
         early = reward(['<DecisionMaking>end</DecisionMaking>'], prompts=[first['prompt']],
                        identity=[first['identity']])
-        assert 0.0 < early[0] < reward.config.completeness
+        if reward._task(first['identity']).tasktype == 'single_search':
+            assert 0.0 <= early[0] < reward.config.completeness
+        else:
+            assert 0.0 < early[0] < reward.config.completeness
     assert checked >= 6
 
 

@@ -18,6 +18,7 @@ from ego_reasoner_ros.core.policy import Policy, PolicyInput
 from ego_reasoner_ros.training import thoughts
 from ego_reasoner_ros.training.datagen import DatagenConfig, run_datagen
 from ego_reasoner_ros.training.evaluate import BlankImagesPolicy
+from data_paths import ER_DATA
 
 
 def test_shorten_styles() -> None:
@@ -118,7 +119,7 @@ def test_blank_images_policy_hides_pixels_keeps_layout() -> None:
     assert spy.closed
 
 
-DATA = Path('/work/shared/data/embodied-reasoner')
+DATA = ER_DATA
 
 
 @pytest.mark.skipif(not (DATA / 'test_public.json').exists(), reason='ER data not available')
