@@ -23,10 +23,13 @@ import time
 from ego_reasoner_ros.training.datagen import DatagenConfig, build_formats, run_datagen
 
 
+SHARED_ER = Path(__file__).resolve().parents[2] / 'shared' / 'data' / 'embodied-reasoner'
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--scenes', type=Path, default=Path(os.environ.get(
-        'EGO_REASONER_DATA', str(Path(__file__).resolve().parents[2] / 'shared' / 'data' / 'embodied-reasoner'))) / 'scenes')
+        'EGO_REASONER_DATA', str(SHARED_ER))) / 'scenes')
     parser.add_argument('--n', type=int, default=1000)
     parser.add_argument('--workers', type=int, default=os.cpu_count() or 1)
     parser.add_argument('--image-size', type=int, default=448)

@@ -17,11 +17,14 @@ import tempfile
 import time
 
 
+SHARED_ER = Path(__file__).resolve().parents[2] / 'shared' / 'data' / 'embodied-reasoner'
+
+
 def main() -> int:
     """Run the benchmark and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument('--data', default=os.environ.get(
-        'EGO_REASONER_DATA', str(Path(__file__).resolve().parents[2] / 'shared' / 'data' / 'embodied-reasoner')))
+        'EGO_REASONER_DATA', str(SHARED_ER)))
     parser.add_argument('--workers', type=int, default=2)
     parser.add_argument('--policy', default='expert')
     args = parser.parse_args()

@@ -11,16 +11,20 @@ from __future__ import annotations
 import argparse
 import json
 import os
+from pathlib import Path
 import sys
 
 from ego_reasoner_ros.sim_bridge.bench import bench_sim
+
+
+SHARED_ER = Path(__file__).resolve().parents[2] / 'shared' / 'data' / 'embodied-reasoner'
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point."""
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--data", default=os.environ.get(
-        "EGO_REASONER_DATA", str(Path(__file__).resolve().parents[2] / 'shared' / 'data' / 'embodied-reasoner')))
+        "EGO_REASONER_DATA", str(SHARED_ER)))
     ap.add_argument("--max-cases", type=int, default=None)
     ap.add_argument("--frames", type=int, default=200)
     args = ap.parse_args(argv)

@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Callable
 import io
 import json
-import os
 from pathlib import Path
 import threading
 import time

@@ -5,16 +5,16 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
+
+from data_paths import ER_DATA
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ego_reasoner_ros.core.actions import OBJECTLESS_VERBS, Action, Verb
 from ego_reasoner_ros.core.parser import (
-from data_paths import ER_DATA
     InvalidOutput,
     InvalidReason,
     ObjectMatcher,

@@ -5,11 +5,12 @@
 from __future__ import annotations
 
 import copy
-import os
 from pathlib import Path
 import random
 
 import pytest
+
+from data_paths import ER_DATA
 
 from ego_reasoner_ros.sim_bridge.bench import replay_case
 from ego_reasoner_ros.sim_bridge.embedded import EmbeddedSim
@@ -23,7 +24,6 @@ from ego_reasoner_ros.training.expert import ExpertPolicy
 from ego_reasoner_ros.training.goals import goal_for_task
 from ego_reasoner_ros.training.tasks import Task
 from ego_reasoner_ros.training.taskgen import (
-from data_paths import ER_DATA
     LONG_RANGE,
     TASK_TYPES,
     TEST_SCENES,

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections import Counter
 import copy
-import os
 from pathlib import Path
 import re
 from typing import Any

@@ -6,19 +6,18 @@ from __future__ import annotations
 
 import copy
 import json
-import os
-from pathlib import Path
 import re
 
 import numpy as np
 import pytest
+
+from data_paths import ER_DATA
 
 from ego_reasoner_ros.sim_bridge.procedural import (
     CAMERA_OFFSET, ROOM_FOLDERS, ROOM_TYPES, generate_scene, generate_scenes, validate_scene,
     write_scene)
 from ego_reasoner_ros.sim_bridge.receptacles import ReceptacleCompat
 from ego_reasoner_ros.sim_bridge.render import (
-from data_paths import ER_DATA
     BoxRenderer, CameraPose, boxes_from_objects, write_png)
 
 _DATA = ER_DATA
