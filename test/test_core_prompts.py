@@ -256,7 +256,7 @@ def test_policy_registry(tmp_path):
         assert make_policy('echo-test').arg is None
     finally:
         unregister_policy('echo-test')
-    with pytest.raises(UnknownPolicyError, match="Known prefixes: .*scripted"):
+    with pytest.raises(UnknownPolicyError, match="Known policies: .*scripted"):
         make_policy('echo-test:x')
     with pytest.raises(ValueError):
         register_policy('bad:name', Echo)

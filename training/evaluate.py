@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 import hashlib
+import json
 import logging
 import multiprocessing as mp
 import os
@@ -23,8 +24,10 @@ import time
 from typing import Any
 
 from ego_reasoner_ros.core.errors import DataError
+from ego_reasoner_ros.core.fileio import atomic_write_text
 from ego_reasoner_ros.core.loop import EpisodeError, LoopConfig, run_episode
 from ego_reasoner_ros.core.policy import Policy, PolicyInput, PolicyWrapper, make_policy
+from ego_reasoner_ros.core.progress import Progress
 from ego_reasoner_ros.training import report as rpt
 from ego_reasoner_ros.training.goals import capture_initial, check_goal, goal_for_task
 from ego_reasoner_ros.training.metrics import score_trajectory
@@ -38,6 +41,10 @@ from ego_reasoner_ros.training.tasks import (
 )
 
 logger = logging.getLogger(__name__)
+
+RESUME_MODES = ('auto', 'require', 'never')
+#: The settings file of a run folder: a resumed run must have the same ones.
+RUN_JSON = 'run.json'
 
 
 @dataclass
@@ -59,10 +66,18 @@ class EvalConfig:
         sim: ``embedded`` or ``ai2thor``.
         render: frames on/off; None follows the policy (``needs_images``, True when unset).
         plots: write the PNG plots.
-        progress: show a tqdm progress bar.
+        progress: show a progress bar on a terminal.
+        progress_log: log progress lines (cases done, success so far, rate, ETA) when
+            there is no terminal.
         policy_kwargs: extra keyword arguments for the policy factory.
         blank_images: replace every image the policy sees by a uniform grey frame of the
             same size (the prompt and token layout are unchanged; the vision ablation).
+        threads_per_worker: torch threads in each worker, set once the policy has imported
+            torch; None gives each of several workers an equal share of the CPUs (one worker
+            keeps torch's default) and a ``torch_threads`` policy argument wins.
+        resume: ``"auto"`` continues a run found in ``out`` (same settings) and starts one
+            otherwise; ``"require"`` insists on one to continue; ``"never"`` refuses a folder
+            that already holds results.
     """
 
     policy: str
@@ -79,12 +94,20 @@ class EvalConfig:
     render: bool | None = None
     plots: bool = True
     progress: bool = True
+    progress_log: bool = True
     policy_kwargs: dict[str, Any] = field(default_factory=dict)
     blank_images: bool = False
+    threads_per_worker: int | None = None
+    resume: str = 'auto'
 
     def __post_init__(self) -> None:
         if self.workers < 1:
             raise ValueError(f'workers must be >= 1, got {self.workers}')
+        if self.threads_per_worker is not None and self.threads_per_worker < 1:
+            raise ValueError(f'threads_per_worker must be >= 1, got {self.threads_per_worker}')
+        if self.resume not in RESUME_MODES:
+            raise ValueError(f'resume must be one of {", ".join(RESUME_MODES)}, '
+                             f'got {self.resume!r}')
         if self.limit is not None and self.limit < 0:
             raise ValueError(f'limit must be >= 0, got {self.limit}')
         if self.parser not in ('strict', 'lenient'):
@@ -95,6 +118,16 @@ class EvalConfig:
             i, n = self.shard
             if n < 1 or not 0 <= i < n:
                 raise ValueError(f'bad shard {i}/{n}: need 0 <= I < N')
+
+    def torch_threads(self) -> int | None:
+        """The thread cap of one worker (None: leave torch's default)."""
+        if 'torch_threads' in self.policy_kwargs:
+            return None  # the policy sets its own when it loads
+        if self.threads_per_worker is not None:
+            return self.threads_per_worker
+        if self.workers > 1:
+            return max(1, (os.cpu_count() or 1) // self.workers)
+        return None
 
     def resolved_agent_positions(self) -> Path | None:
         """The agent positions file actually used."""
@@ -180,10 +213,19 @@ class _Worker:
         self.render: bool | None = None
 
     def _setup(self) -> None:
+        self._setup_policy()
+        self._setup_sim()
+
+    def _setup_policy(self) -> None:
         if self.policy is None:
             self.policy = make_policy(self.config.policy, **self.config.policy_kwargs)
             if self.config.blank_images:
                 self.policy = BlankImagesPolicy(self.policy)
+            threads = self.config.torch_threads()
+            if threads is not None and 'torch' in sys.modules:  # the backend imported it
+                sys.modules['torch'].set_num_threads(threads)
+
+    def _setup_sim(self) -> None:
         if self.sim is None:
             from ego_reasoner_ros.sim_bridge.registry import SimConfig, make_sim
 
@@ -197,6 +239,7 @@ class _Worker:
     def run(self, task: Task) -> dict[str, Any]:
         started = time.monotonic()
         row: dict[str, Any] = {
+            'case_index': task.index,
             'identity': task.identity, 'tasktype': task.tasktype, 'scene': task.scene,
             'instruction': task.instruction, 'success': 0, 'strict_success': 0,
             'completeness': 0.0, 'efficiency': 0.0, 'reward': 0, 'total': 0,
@@ -254,7 +297,8 @@ class _Worker:
 
 def invalid_row(bad: InvalidTask) -> dict[str, Any]:
     """The result row of a task-file entry that failed validation."""
-    return {'identity': bad.identity if bad.identity is not None else f'#{bad.index}',
+    return {'case_index': bad.index,
+            'identity': bad.identity if bad.identity is not None else f'#{bad.index}',
             'tasktype': bad.tasktype, 'scene': bad.scene, 'instruction': None, 'success': 0,
             'strict_success': 0, 'completeness': 0.0, 'efficiency': 0.0, 'reward': 0,
             'total': 0, 'terminated_by': None, 'n_steps': 0, 'steps': [],
@@ -267,8 +311,12 @@ _WORKER: _Worker | None = None
 
 def _init_worker(config: EvalConfig, positions: dict[str, Any]) -> None:
     global _WORKER
-    if 'torch' in sys.modules:  # keep workers from oversubscribing the CPU
-        sys.modules['torch'].set_num_threads(1)
+    threads = config.torch_threads()
+    if threads is not None:  # keep workers from oversubscribing the CPU
+        for var in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS'):
+            os.environ[var] = str(threads)  # read when torch is first imported
+        if 'torch' in sys.modules:
+            sys.modules['torch'].set_num_threads(threads)
     import ego_reasoner_ros.training.policies  # noqa: F401  (registers the policies)
 
     _WORKER = _Worker(config, positions)
@@ -280,12 +328,142 @@ def _run_in_worker(item: tuple[int, Task]) -> tuple[int, dict[str, Any]]:
     return index, _WORKER.run(task)
 
 
-def _progress(total: int, enabled: bool) -> Any:
-    try:
-        from tqdm import tqdm
-    except ImportError:  # pragma: no cover - tqdm is a dependency of the training extras
+# ------------------------------------------------------------------ checks, settings
+def check_inputs(config: EvalConfig) -> tuple[Any, dict[str, Any], Path | None]:
+    """Validate everything a run needs before any case starts.
+
+    Returns ``(task_file, agent_positions, positions_path)``.
+
+    Raises:
+        DataError: a task file that cannot be read or holds no case in the ER format, a
+            scenes folder that is missing or holds no scene, an unreadable positions file.
+        UnknownPolicyError, PolicyArgumentError: a policy spec or policy argument that is
+            not what a registered policy takes (a model path that is not a model).
+    """
+    import ego_reasoner_ros.training.policies  # noqa: F401  (registers the policies)
+    from ego_reasoner_ros.core.policy import check_policy
+    from ego_reasoner_ros.sim_bridge.scene import iter_scene_dirs
+
+    check_policy(config.policy, config.policy_kwargs)
+    task_file = load_tasks(config.tasks)
+    if not task_file.tasks:
+        first = task_file.invalid[0].error if task_file.invalid else 'the list is empty'
+        raise DataError(f'{config.tasks}: no case in the Embodied-Reasoner task format '
+                        f'(test_809.json: a list of objects with identity, scene, tasktype, '
+                        f'taskname and key_actions); first problem: {first}')
+    scenes = Path(config.scenes)
+    if not scenes.is_dir():
+        raise DataError(f'scenes folder not found: {scenes}')
+    if config.sim == 'embedded' and next(iter(iter_scene_dirs(scenes)), None) is None:
+        raise DataError(f'{scenes} holds no scene (<room>/<FloorPlanN>/metadata.json); '
+                        'point --scenes at the scenes folder of the data '
+                        '(`ego-reasoner data where`) or at generated scenes')
+    positions_path = config.resolved_agent_positions()
+    return task_file, load_agent_positions(positions_path), positions_path
+
+
+def _sha256(path: Path | None) -> str | None:
+    if path is None or not Path(path).is_file():
         return None
-    return tqdm(total=total, disable=not enabled, desc='eval', unit='task', leave=False)
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def run_settings(config: EvalConfig, positions_path: Path | None) -> dict[str, Any]:
+    """What the results of a run depend on; a resumed run must have the same."""
+    return {
+        'policy': config.policy, 'policy_kwargs': config.policy_kwargs,
+        'blank_images': config.blank_images, 'tasks_sha256': _sha256(Path(config.tasks)),
+        'scenes': str(Path(config.scenes).resolve()),
+        'agent_positions_sha256': _sha256(positions_path), 'seed': config.seed,
+        'parser': config.parser, 'sim': config.sim, 'render': config.render,
+        'shard': list(config.shard) if config.shard else None, 'limit': config.limit,
+    }
+
+
+def _settings_conflict(before: dict[str, Any], now: dict[str, Any]) -> list[str]:
+    changed = [k for k in now if k != 'limit' and before.get(k) != now.get(k)]
+    old_limit, new_limit = before.get('limit'), now.get('limit')
+    if old_limit is not None and new_limit is not None and new_limit < old_limit:
+        changed.append('limit (smaller than the run it continues)')
+    elif old_limit is None and new_limit is not None:
+        changed.append('limit (the run it continues has none)')
+    return changed
+
+
+def _read_rows(path: Path) -> tuple[list[dict[str, Any]], int]:
+    """The complete rows of a results file, and how many lines were cut short."""
+    rows, cut = [], 0
+    if not path.is_file():
+        return rows, cut
+    for line in path.read_text(encoding='utf-8').splitlines():
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            cut += 1  # a line a kill cut short: the case runs again
+            continue
+        if isinstance(row, dict) and 'case_index' in row:
+            rows.append(row)
+        else:
+            cut += 1
+    return rows, cut
+
+
+def _prepare_out(config: EvalConfig, settings: dict[str, Any]) -> dict[int, dict[str, Any]]:
+    """Create or continue the run folder; return the rows already done, by case index."""
+    out = Path(config.out)
+    run_json = out / RUN_JSON
+    results = out / rpt.RESULTS_JSONL
+    if run_json.is_file():
+        before = json.loads(run_json.read_text(encoding='utf-8')).get('settings', {})
+        if config.resume == 'never':
+            raise DataError(f'{out} already holds an evaluation; choose another --out')
+        changed = _settings_conflict(before, settings)
+        if changed:
+            raise DataError(f'{out} holds an evaluation with other settings '
+                            f'({", ".join(changed)}); choose another --out, or rerun with '
+                            f'the settings in {run_json}')
+        rows, cut = _read_rows(results)
+        if cut:
+            logger.warning('%s: %d result line(s) cut short; those cases run again',
+                           results, cut)
+        done = {int(r['case_index']): r for r in rows}
+        atomic_write_text(results, ''.join(json.dumps(r, default=str) + '\n'
+                                           for r in done.values()))
+        logger.info('resuming %s: %d case(s) already done', out, len(done))
+        return done
+    if config.resume == 'require':
+        raise DataError(f'nothing to resume: {out} holds no evaluation ({RUN_JSON} missing)')
+    if results.exists():
+        raise DataError(f'{out} holds {rpt.RESULTS_JSONL} but no {RUN_JSON} (a run of an '
+                        'older version, or an eval-merge output); choose another --out')
+    atomic_write_text(run_json, json.dumps({'settings': settings}, indent=1,
+                                           default=str) + '\n')
+    return {}
+
+
+class _ResultsFile:
+    """``results.jsonl`` in append mode: every finished case is on disk as it ends."""
+
+    SYNC_EVERY_S = 2.0
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._fh = path.open('a', encoding='utf-8')
+        self._synced = time.monotonic()
+
+    def append(self, row: dict[str, Any]) -> None:
+        self._fh.write(json.dumps(row, default=str) + '\n')
+        self._fh.flush()  # a killed process loses nothing the OS already has
+        if time.monotonic() - self._synced >= self.SYNC_EVERY_S:
+            os.fsync(self._fh.fileno())
+            self._synced = time.monotonic()
+
+    def close(self) -> None:
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+        self._fh.close()
 
 
 # ------------------------------------------------------------------ the run
@@ -293,59 +471,69 @@ def evaluate(config: EvalConfig, *,
              on_result: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """Run the evaluation described by ``config``; write the outputs; return the summary.
 
+    Every finished case is appended to ``results.jsonl`` as it ends; running again into
+    the same ``out`` with the same settings runs only the cases still missing.
+
     Raises:
-        DataError: if the task file or the agent positions file cannot be read at all.
+        DataError: bad inputs (see :func:`check_inputs`), or an ``out`` folder that holds a
+            run with other settings.
+        UnknownPolicyError, PolicyArgumentError: a bad policy spec or policy argument.
     """
     started = time.monotonic()
-    task_file = load_tasks(config.tasks)
-    positions_path = config.resolved_agent_positions()
-    positions = load_agent_positions(positions_path)
-    if not Path(config.scenes).is_dir():
-        raise DataError(f'scenes folder not found: {config.scenes}')
-
+    task_file, positions, positions_path = check_inputs(config)
     items: list[Task | InvalidTask] = sorted([*task_file.tasks, *task_file.invalid],
                                              key=lambda t: t.index)
     if config.shard is not None:
         items = shard(items, *config.shard)
     if config.limit is not None:
         items = items[:config.limit]
-    rows: list[dict[str, Any] | None] = [None] * len(items)
+    done = _prepare_out(config, run_settings(config, positions_path))
+    wanted = {item.index for item in items}
+    if set(done) - wanted:
+        raise DataError(f'{config.out} holds results of cases this run does not select')
+    rows: dict[int, dict[str, Any]] = dict(done)
+    results_file = _ResultsFile(Path(config.out) / rpt.RESULTS_JSONL)
     runnable: list[tuple[int, Task]] = []
-    for k, item in enumerate(items):
+    for item in items:
+        if item.index in rows:
+            continue
         if isinstance(item, InvalidTask):
-            rows[k] = invalid_row(item)
+            rows[item.index] = invalid_row(item)
+            results_file.append(rows[item.index])
             logger.warning('skipping malformed case: %s', item.error)
         else:
-            runnable.append((k, item))
+            runnable.append((item.index, item))
 
-    bar = _progress(len(runnable), config.progress)
+    progress = Progress(len(items), 'eval', done=len(items) - len(runnable),
+                        successes=sum(int(r.get('success') or 0) for r in rows.values()),
+                        enabled=config.progress_log or config.progress,
+                        tty=config.progress and sys.stderr.isatty())
+
+    def finished(row: dict[str, Any]) -> None:
+        rows[int(row['case_index'])] = row
+        results_file.append(row)
+        progress.update(1, success=row.get('success'))
+        if on_result:
+            on_result(row)
+
     workers = min(config.workers, max(1, len(runnable)))
     try:
-        if workers <= 1:
+        if runnable and workers <= 1:
             _init_worker(config, positions)
             for item in runnable:
-                k, row = _run_in_worker(item)
-                rows[k] = row
-                if on_result:
-                    on_result(row)
-                if bar is not None:
-                    bar.update(1)
-        else:
+                finished(_run_in_worker(item)[1])
+        elif runnable:
             method = 'fork' if (os.name == 'posix' and 'torch' not in sys.modules) else 'spawn'
             ctx = mp.get_context(method)
             with ctx.Pool(workers, initializer=_init_worker,
                           initargs=(config, positions)) as pool:
-                for k, row in pool.imap_unordered(_run_in_worker, runnable, chunksize=1):
-                    rows[k] = row
-                    if on_result:
-                        on_result(row)
-                    if bar is not None:
-                        bar.update(1)
+                for _k, row in pool.imap_unordered(_run_in_worker, runnable, chunksize=1):
+                    finished(row)
     finally:
-        if bar is not None:
-            bar.close()
+        progress.close()
+        results_file.close()
 
-    results = [r for r in rows if r is not None]
+    results = [rows[item.index] for item in items]
     renders = {r.get('render') for r in results if r.get('render') is not None}
     summary_config = {
         'policy': config.policy + ('+blank-images' if config.blank_images else ''),

@@ -12,7 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ego_reasoner_ros.core.policy import register_policy
+from ego_reasoner_ros.core.policy import (
+    PolicyArgumentError,
+    check_keywords,
+    keyword_names,
+    register_policy,
+)
 from ego_reasoner_ros.training import backends  # noqa: F401  (registers hf/openai/vllm)
 from ego_reasoner_ros.training.baselines import HeuristicPolicy, RandomPolicy
 from ego_reasoner_ros.training.expert import ExpertPolicy
@@ -72,9 +77,39 @@ def _heuristic(arg: str | None, **kwargs: Any) -> HeuristicPolicy:
     return HeuristicPolicy(**kwargs)
 
 
-register_policy('expert', _expert)
-register_policy('sweep', _sweep)
-register_policy('probe', _probe)
-register_policy('look', _look)
-register_policy('random', _random)
-register_policy('heuristic', _heuristic)
+def _checker(name: str, target: Callable[[], Any], arg_type: Callable[[str], Any] | None,
+             usage: str, *, drop: tuple[str, ...] = ()) -> Callable[[str | None, dict], None]:
+    """A spec check: ``:ARG`` converts with ``arg_type`` and the keywords are ``target``'s."""
+
+    def check(arg: str | None, kwargs: dict[str, Any]) -> None:
+        if arg:
+            if arg_type is None:
+                raise PolicyArgumentError(f'{name} takes no argument, got {name}:{arg}')
+            try:
+                arg_type(arg)
+            except ValueError:
+                raise PolicyArgumentError(f'{usage}, got {arg!r}') from None
+        check_keywords(name if not arg else f'{name}:{arg}', kwargs,
+                       keyword_names(target()) - set(drop))
+
+    return check
+
+
+def _sweep_class() -> Any:
+    from ego_reasoner_ros.training.sweep import InstructionSweepPolicy
+
+    return InstructionSweepPolicy
+
+
+register_policy('expert', _expert, check=_checker(
+    'expert', lambda: ExpertPolicy, int, 'expert:K needs an integer K', drop=('rng',)))
+register_policy('sweep', _sweep, check=_checker(
+    'sweep', _sweep_class, float, 'sweep:P needs a probability P'))
+register_policy('probe', _probe, check=_checker('probe', _sweep_class, None, '',
+                                                drop=('search',)))
+register_policy('look', _look, check=_checker(
+    'look', _sweep_class, int, 'look:N needs an integer frame size N', drop=('search',)))
+register_policy('random', _random, check=_checker(
+    'random', lambda: RandomPolicy, float, 'random:P needs a probability P'))
+register_policy('heuristic', _heuristic, check=_checker(
+    'heuristic', lambda: HeuristicPolicy, None, ''))

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ego_reasoner_ros.core.errors import DataError, require
+from ego_reasoner_ros.core.fileio import atomic_write_text
 from ego_reasoner_ros.training.metrics import GROUP_ORDER, TASK_TYPES, aggregate
 
 logger = logging.getLogger(__name__)
@@ -195,12 +196,11 @@ def write_outputs(out_dir: Path | str, summary: Mapping[str, Any],
     """Write every output file into ``out_dir`` (created if needed)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    with (out / RESULTS_JSONL).open('w', encoding='utf-8') as fh:
-        for row in results:
-            fh.write(json.dumps(row, default=str) + '\n')
-    (out / SUMMARY_JSON).write_text(json.dumps(summary, indent=2, default=str) + '\n',
-                                    encoding='utf-8')
-    (out / REPORT_MD).write_text(render_report(summary, results), encoding='utf-8')
+    # each file is replaced whole: a kill here leaves the old file or the new one
+    atomic_write_text(out / RESULTS_JSONL,
+                      ''.join(json.dumps(row, default=str) + '\n' for row in results))
+    atomic_write_text(out / SUMMARY_JSON, json.dumps(summary, indent=2, default=str) + '\n')
+    atomic_write_text(out / REPORT_MD, render_report(summary, results))
     if plots:
         write_plots(summary, out)
     logger.info('wrote %s, %s, %s to %s', SUMMARY_JSON, RESULTS_JSONL, REPORT_MD, out)

@@ -24,6 +24,7 @@ from ego_reasoner_ros.core.policy import UnknownPolicyError
 logger = logging.getLogger(__name__)
 
 EXIT_ERROR = 1
+EXIT_BAD_INPUT = 2
 _HEADLINE = ('n_tasks', 'success_rate', 'search_efficiency', 'task_completeness',
              'strict_success_rate', 'n_errors', 'wall_seconds', 'label')
 
@@ -59,8 +60,19 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                     help='show the policy uniform grey frames instead of the rendered ones '
                          '(vision ablation)')
     add_policy_arg(ev)
+    ev.add_argument('--threads-per-worker', type=int, default=None,
+                    help='torch threads in each worker (default: the CPUs shared equally '
+                         'between several workers; one worker keeps torch\'s default)')
+    resume = ev.add_mutually_exclusive_group()
+    resume.add_argument('--resume', action='store_true',
+                        help='continue the run in --out (it must exist and have the same '
+                             'settings); without this flag a run found there is continued '
+                             'too, and a new one is started otherwise')
+    resume.add_argument('--no-resume', action='store_true',
+                        help='refuse an --out folder that already holds a run')
     ev.add_argument('--no-plots', action='store_true', help='skip the PNG plots')
-    ev.add_argument('--no-progress', action='store_true', help='hide the progress bar')
+    ev.add_argument('--no-progress', action='store_true',
+                    help='no progress bar and no progress lines')
     ev.set_defaults(func=run_eval)
 
     merge = subparsers.add_parser(
@@ -102,7 +114,7 @@ def _headline(summary: dict[str, Any]) -> str:
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    """The ``eval`` command."""
+    """The ``eval`` command: 0 done, 1 the run failed, 2 bad input (nothing run)."""
     import ego_reasoner_ros.training.policies  # noqa: F401  (registers expert/random/...)
     from ego_reasoner_ros.training.evaluate import EvalConfig, evaluate, parse_shard
 
@@ -114,17 +126,14 @@ def run_eval(args: argparse.Namespace) -> int:
             shard=parse_shard(args.shard) if args.shard else None, sim=args.sim,
             render=args.render, plots=not args.no_plots, blank_images=args.blank_images,
             policy_kwargs=parse_policy_args(args.policy_arg),
-            progress=not args.no_progress and sys.stderr.isatty())
-        # Fail fast on an unknown policy spec, before any worker starts.
-        from ego_reasoner_ros.core.policy import registered_policies, split_spec
-
-        prefix, _ = split_spec(config.policy)
-        if prefix not in registered_policies():
-            import ego_reasoner_ros.training  # noqa: F401  (backends may register on import)
+            threads_per_worker=args.threads_per_worker,
+            resume='require' if args.resume else 'never' if args.no_resume else 'auto',
+            progress=not args.no_progress, progress_log=not args.no_progress)
         summary = evaluate(config)
     except (DataError, UnknownPolicyError, ValueError) as exc:
+        # every check runs before the first case: nothing was run, nothing written
         print(f'error: {exc}', file=sys.stderr)
-        return EXIT_ERROR
+        return EXIT_BAD_INPUT
     for err in summary.get('errors', []):
         print(f'error in identity {err.get("identity")}: {err.get("error")}', file=sys.stderr)
     print(f'{summary["n_tasks"]} tasks, success {100 * summary["success_rate"]:.2f}%, '

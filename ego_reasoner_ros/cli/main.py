@@ -18,6 +18,15 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from ego_reasoner_ros.core.errors import DataError
+from ego_reasoner_ros.core.policy import UnknownPolicyError
+from ego_reasoner_ros.core.progress import LOGGER_NAME as PROGRESS_LOGGER
+
+#: One exit-code convention for every command.
+EXIT_OK = 0  # done
+EXIT_FAILED = 1  # the run failed (or, for eval/datagen checks, what was checked failed)
+EXIT_BAD_INPUT = 2  # bad input: nothing was run
+
 # Subcommand modules, in the order --help lists them.
 SUBCOMMAND_MODULES = (
     'ego_reasoner_ros.cli.launch_cmd',
@@ -59,10 +68,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format='%(levelname)s %(name)s: %(message)s')
+    # progress lines of long jobs (cases done, success so far, rate, ETA) are always shown
+    logging.getLogger(PROGRESS_LOGGER).setLevel(min(level, logging.INFO))
     if not getattr(args, 'func', None):
         parser.print_help()
-        return 0 if args.command is None else 2
-    return int(args.func(args) or 0)
+        return EXIT_OK if args.command is None else EXIT_BAD_INPUT
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print('interrupted', file=sys.stderr)
+        return 130
+    except (DataError, UnknownPolicyError) as exc:  # bad input that a command did not catch
+        print(f'error: {exc}', file=sys.stderr)
+        return EXIT_BAD_INPUT
 
 
 if __name__ == '__main__':

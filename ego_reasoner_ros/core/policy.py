@@ -13,8 +13,10 @@ never imports them.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+import difflib
+import inspect
 import json
 import logging
 from pathlib import Path
@@ -191,9 +193,17 @@ class ScriptedPolicy(Policy):
 
 # ---------------------------------------------------------------------- registry
 _REGISTRY: dict[str, PolicyFactory] = {}
+#: ``check(arg, kwargs)`` per prefix: validates a spec without building the policy.
+PolicyCheck = Callable[[str | None, dict[str, Any]], None]
+_CHECKS: dict[str, PolicyCheck] = {}
 
 
-def register_policy(name: str, factory: PolicyFactory | None = None):
+class PolicyArgumentError(EgoReasonerError, ValueError):
+    """A policy spec's argument or keyword arguments are not what the policy takes."""
+
+
+def register_policy(name: str, factory: PolicyFactory | None = None, *,
+                    check: PolicyCheck | None = None):
     """Register ``factory`` for specs ``"name"`` and ``"name:ARG"``.
 
     The factory is called as ``factory(arg, **kwargs)`` where ``arg`` is the text after the
@@ -201,6 +211,10 @@ def register_policy(name: str, factory: PolicyFactory | None = None):
 
         @register_policy('expert')
         def _make_expert(arg, **kwargs): ...
+
+    ``check(arg, kwargs)``, when given, validates a spec cheaply (without loading a model) and
+    raises :class:`PolicyArgumentError` (or ``ValueError``) saying what to fix; commands run it
+    through :func:`check_policy` before any case starts.
 
     Re-registering a name replaces the factory (with a debug log), so re-imports are harmless.
 
@@ -216,6 +230,10 @@ def register_policy(name: str, factory: PolicyFactory | None = None):
         if name in _REGISTRY and _REGISTRY[name] is not fn:
             logger.debug('replacing policy factory %r', name)
         _REGISTRY[name] = fn
+        if check is not None:
+            _CHECKS[name] = check
+        else:
+            _CHECKS.pop(name, None)
         return fn
 
     if factory is not None:
@@ -226,6 +244,58 @@ def register_policy(name: str, factory: PolicyFactory | None = None):
 def unregister_policy(name: str) -> None:
     """Remove a registered prefix (tests); unknown names are ignored."""
     _REGISTRY.pop(name, None)
+    _CHECKS.pop(name, None)
+
+
+def keyword_names(*targets: Callable[..., Any]) -> set[str]:
+    """The keyword parameters that ``targets`` (functions, classes, dataclasses) accept."""
+    names: set[str] = set()
+    for target in targets:
+        fn = target.__init__ if inspect.isclass(target) else target
+        for param in inspect.signature(fn).parameters.values():
+            if param.name != 'self' and param.kind in (param.POSITIONAL_OR_KEYWORD,
+                                                       param.KEYWORD_ONLY):
+                names.add(param.name)
+    return names
+
+
+def check_keywords(spec: str, kwargs: Mapping[str, Any], accepted: Iterable[str]) -> None:
+    """Raise :class:`PolicyArgumentError` naming every keyword of ``kwargs`` not accepted."""
+    accepted = set(accepted)
+    unknown = sorted(set(kwargs) - accepted)
+    if unknown:
+        hints = []
+        for key in unknown:
+            close = difflib.get_close_matches(key, sorted(accepted), n=1)
+            hints.append(f'{key!r}' + (f' (did you mean {close[0]!r}?)' if close else ''))
+        raise PolicyArgumentError(
+            f'policy {spec!r} does not take the argument(s) {", ".join(hints)}; it takes: '
+            f'{", ".join(sorted(accepted)) or "none"}')
+
+
+def check_policy(spec: str, kwargs: Mapping[str, Any] | None = None) -> None:
+    """Validate ``spec`` and its keyword arguments without building the policy.
+
+    Raises:
+        UnknownPolicyError: no policy is registered for the prefix (the message lists the
+            known ones and the closest match).
+        PolicyArgumentError: the registered check rejected the argument or the keywords.
+    """
+    prefix, arg = split_spec(spec)
+    if prefix not in _REGISTRY:
+        raise UnknownPolicyError(_unknown_message(spec, prefix))
+    check = _CHECKS.get(prefix)
+    if check is not None:
+        check(arg, dict(kwargs or {}))
+
+
+def _unknown_message(spec: str, prefix: str) -> str:
+    known = registered_policies()
+    close = difflib.get_close_matches(prefix, known, n=1)
+    hint = f' Did you mean {close[0]!r}?' if close else ''
+    return (f'unknown policy spec {spec!r}: no policy is registered as {prefix!r}.{hint} '
+            f'Known policies: {", ".join(known) or "(none)"} (model backends take a path or '
+            'address: hf:PATH, openai:URL#MODEL, vllm:MODEL).')
 
 
 def registered_policies() -> list[str]:
@@ -253,11 +323,9 @@ def make_policy(spec: str, **kwargs: Any) -> Policy:
     prefix, arg = split_spec(spec)
     factory = _REGISTRY.get(prefix)
     if factory is None:
-        known = ', '.join(registered_policies()) or '(none)'
-        raise UnknownPolicyError(
-            f'unknown policy spec {spec!r}: no policy registered for prefix {prefix!r}. '
-            f'Known prefixes: {known}. Backends of the training floor register themselves '
-            'when ego_reasoner_ros.training is imported.')
+        raise UnknownPolicyError(_unknown_message(spec, prefix) + (
+            ' Backends of the training floor register themselves when '
+            'ego_reasoner_ros.training.policies is imported.'))
     policy = factory(arg, **kwargs)
     if not isinstance(policy, Policy):
         raise TypeError(f'factory for {prefix!r} returned {type(policy).__name__}, '

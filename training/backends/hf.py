@@ -731,3 +731,14 @@ def make_hf_policy(arg: str | None, **kwargs: Any) -> HFPolicy:
     if not arg:
         raise ValueError('the hf policy needs a model: "hf:PATH_OR_HUB_ID"')
     return HFPolicy.from_pretrained(arg, **kwargs)
+
+
+def _hf_keywords() -> frozenset[str]:
+    from ego_reasoner_ros.core.policy import keyword_names
+    from ego_reasoner_ros.training.processor import LoadOptions
+
+    return frozenset(keyword_names(GenerationSettings, LoadOptions) | {'reuse_prefix', 'name'})
+
+
+#: The keyword arguments ``hf:`` takes (``--policy-arg``): generation and load settings.
+HF_POLICY_KEYWORDS = _hf_keywords()

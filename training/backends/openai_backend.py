@@ -135,6 +135,13 @@ class OpenAIPolicy(Policy):
         return content or ''
 
 
+def _openai_keywords() -> set[str]:
+    from ego_reasoner_ros.core.policy import keyword_names
+
+    names = keyword_names(OpenAIPolicy) | {'timeout', 'max_retries', 'backoff', 'api_key_env'}
+    return names - {'client'}
+
+
 def make_openai_policy(arg: str | None, **kwargs: Any) -> OpenAIPolicy:
     """Factory for ``openai:BASE_URL#MODEL`` (``#MODEL`` optional: the server's first model).
 
@@ -148,3 +155,7 @@ def make_openai_policy(arg: str | None, **kwargs: Any) -> OpenAIPolicy:
     client_kwargs = {k: kwargs.pop(k) for k in client_keys if k in kwargs}
     client = OpenAIChatClient(base_url, model or None, **client_kwargs)
     return OpenAIPolicy(client, **kwargs)
+
+
+#: The keyword arguments ``openai:`` takes (``--policy-arg``).
+OPENAI_POLICY_KEYWORDS = frozenset(_openai_keywords())
