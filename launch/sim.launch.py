@@ -2,7 +2,8 @@
 # Licensed under the Apache License, Version 2.0
 """The reasoner graph on the embedded simulator: sim bridge, reasoner and action executor.
 
-ros2 launch ego_reasoner_ros sim.launch.py scene:=FloorPlan1 policy:=expert
+ros2 launch ego_reasoner_ros sim.launch.py                # a generated kitchen, no data
+ros2 launch ego_reasoner_ros sim.launch.py scene:=FloorPlan1   # after ego-reasoner data fetch
 
 DDS stays on localhost (the shipped Fast DDS profile). Without ``ros2 launch`` the same nodes
 with the same parameter files start with ``ego-reasoner launch sim``.
@@ -27,8 +28,10 @@ def generate_launch_description() -> LaunchDescription:
     return LaunchDescription([
         DeclareLaunchArgument('record', default_value='false',
                               description='Also record the graph\'s topics to an MCAP bag'),
-        DeclareLaunchArgument('scene', default_value='FloorPlan1',
-                              description='Scene name (under scenes_dir) or scene folder'),
+        DeclareLaunchArgument('scene', default_value='procedural:kitchen:0',
+                              description='procedural:[ROOM:]SEED (generated, no data), a '
+                                          'scene name such as FloorPlan1 (needs '
+                                          '`ego-reasoner data fetch`) or a scene folder'),
         DeclareLaunchArgument('policy', default_value='expert',
                               description='Policy spec: expert, hf:PATH, openai:URL#MODEL'),
         DeclareLaunchArgument('task', default_value='',

@@ -20,6 +20,7 @@ import numpy as np
 from ego_reasoner_ros.core.errors import DataError
 from ego_reasoner_ros.sim_bridge.base import SimBackend, coerce_action
 from ego_reasoner_ros.sim_bridge.geometry import AgentPose
+from ego_reasoner_ros.sim_bridge.procedural import SCENE_SPEC_PREFIX, scene_from_spec
 from ego_reasoner_ros.sim_bridge.registry import SimConfig
 from ego_reasoner_ros.sim_bridge.scene import Scene, load_scene, resolve_scene
 from ego_reasoner_ros.sim_bridge.world import INSIDE_TYPES, ActionResult, TaskSpec, World
@@ -49,6 +50,33 @@ def cached_scene(path: str | Path) -> Scene:
             _SCENE_CACHE.pop(next(iter(_SCENE_CACHE)))
         _SCENE_CACHE[key] = scene
     return scene
+
+
+def _spec_scene(spec: str) -> Scene:
+    """A generated ``procedural:`` scene, built once per process."""
+    key = (spec, 0.0)
+    with _CACHE_LOCK:
+        hit = _SCENE_CACHE.get(key)
+    if hit is None:
+        hit = scene_from_spec(spec)
+        with _CACHE_LOCK:
+            if len(_SCENE_CACHE) >= _CACHE_MAX:
+                _SCENE_CACHE.pop(next(iter(_SCENE_CACHE)))
+            _SCENE_CACHE[key] = hit
+    return hit
+
+
+def _needs_data(scene: Any) -> str:
+    """Why a scene name cannot load without the public data, and the two ways out."""
+    try:
+        from ego_reasoner_ros.core import data_store
+
+        data_store.resolve_data_dir()
+        why = "the data set has no scenes folder; " + data_store.FETCH_HINT
+    except DataError as exc:
+        why = str(exc)
+    return (f"scene {scene!r} is not a path and needs the Embodied-Reasoner scenes: {why}. "
+            f"Without the data, use a generated scene such as {SCENE_SPEC_PREFIX}kitchen:0")
 
 
 def _default_scenes_dir() -> Path | None:
@@ -155,9 +183,11 @@ class EmbeddedSim(SimBackend):
         p = Path(str(scene))
         if p.exists():
             return cached_scene(p)
+        if str(scene).startswith(SCENE_SPEC_PREFIX):
+            return _spec_scene(str(scene))
         root = scenes_dir or _default_scenes_dir()
         if root is None:
-            raise DataError(f"scene {scene!r} is not a path and no scenes_dir is known")
+            raise DataError(_needs_data(scene))
         from ego_reasoner_ros.sim_bridge.scene import find_scene
 
         try:

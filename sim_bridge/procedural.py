@@ -38,9 +38,12 @@ __all__ = [
     'CAMERA_OFFSET',
     'ROOM_FOLDERS',
     'ROOM_TYPES',
+    'SCENE_SPEC_PREFIX',
     'generate_scene',
     'generate_scenes',
     'navigation_grid',
+    'parse_scene_spec',
+    'scene_from_spec',
     'validate_scene',
     'write_scene',
 ]
@@ -1003,3 +1006,46 @@ def generate_scenes(out_dir: str | os.PathLike[str], n: int, seed0: int = 0,
         raise ValueError(f'n must be >= 0, got {n}')
     compat = compat or ReceptacleCompat.default()
     return [write_scene(out_dir, seed0 + i, None, compat) for i in range(n)]
+
+
+# --------------------------------------------------------------------------- scene specs
+SCENE_SPEC_PREFIX = 'procedural:'
+
+
+def parse_scene_spec(spec: Any) -> tuple[str | None, int] | None:
+    """``procedural:ROOM:SEED`` or ``procedural:SEED`` -> ``(room_type, seed)``; else None.
+
+    A bare seed takes the room type the way :func:`generate_scene` does (``seed % 4``).
+
+    Raises:
+        DataError: the text starts with the prefix but the rest is not a room and a seed.
+    """
+    if not isinstance(spec, str) or not spec.startswith(SCENE_SPEC_PREFIX):
+        return None
+    parts = spec[len(SCENE_SPEC_PREFIX):].split(':')
+    room = parts[0] if len(parts) == 2 else None
+    if len(parts) not in (1, 2) or not parts[-1].isdigit() or (
+            room is not None and room not in ROOM_TYPES):
+        raise DataError(f'bad generated-scene spec {spec!r}: use {SCENE_SPEC_PREFIX}SEED or '
+                        f'{SCENE_SPEC_PREFIX}ROOM:SEED with ROOM one of {", ".join(ROOM_TYPES)}')
+    return room, int(parts[-1])
+
+
+def scene_from_spec(spec: str) -> Any:
+    """The :class:`~ego_reasoner_ros.sim_bridge.scene.Scene` a ``procedural:`` spec names.
+
+    Generated in memory with the built-in receptacle table, so a spec gives the same room on
+    every machine, data set or not: the scene :func:`write_scene` writes for that seed and
+    room with ``ReceptacleCompat.builtin()`` (what ``ego-reasoner launch sim`` generates).
+    """
+    from ego_reasoner_ros.sim_bridge.scene import Scene
+
+    parsed = parse_scene_spec(spec)
+    if parsed is None:
+        raise DataError(f'{spec!r} is not a generated-scene spec ({SCENE_SPEC_PREFIX}...)')
+    room, seed = parsed
+    # the JSON round trip gives the very dicts a written and re-read metadata.json holds
+    meta = json.loads(json.dumps(generate_scene(seed, room, ReceptacleCompat.builtin())))
+    rtype = meta['sceneName'].split('_', 1)[1].rsplit('_', 1)[0]
+    return Scene.from_metadata(meta, meta['sceneName'], room_type=ROOM_FOLDERS[rtype],
+                               origin_pose=meta['agent'])

@@ -29,13 +29,18 @@ from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import String
 
 from ego_reasoner_ros.core.actions import Action
+from ego_reasoner_ros.core.errors import DataError
 from ego_reasoner_ros.nodes import protocol
 from ego_reasoner_ros.nodes.common import StampSource, declare, run_node
 from ego_reasoner_ros.nodes.conversions import camera_info, image_to_msg, json_msg
 
+# The embedded generated kitchen that ``ego-reasoner launch sim`` (``make demo``) also uses:
+# it needs no data download.
+DEFAULT_SCENE = 'procedural:kitchen:0'
+
 PARAMS: dict[str, Any] = {
     'backend': 'embedded',          # embedded | ai2thor
-    'scene': '',                    # scene name (FloorPlanN), or procedural:<seed>
+    'scene': DEFAULT_SCENE,         # FloorPlanN (needs the data), a folder, or procedural:...
     'scenes_dir': '',               # folder of <room>/<FloorPlanN>/metadata.json
     'seed': 0,
     'width': 448,                   # what policies see in evaluation (448x448)
@@ -122,7 +127,11 @@ class SimBridgeNode(Node):
         self.create_subscription(String, 'sim/action', self._on_action, JSON_QOS,
                                  callback_group=group)
         if self.p['reset_on_start'] and self.p['scene']:
-            self._reset(self.p['scene'] or None, int(self.p['seed']), 'startup')
+            try:
+                self._reset(self.p['scene'] or None, int(self.p['seed']), 'startup')
+            except DataError as exc:  # a scene that needs data nobody fetched: say so, exit 2
+                self.get_logger().fatal(f'cannot load scene {self.p["scene"]!r}: {exc}')
+                raise SystemExit(2) from exc
         rate = float(self.p['publish_rate_hz'])
         if rate > 0:
             self.create_timer(1.0 / rate, self._republish, callback_group=group)
