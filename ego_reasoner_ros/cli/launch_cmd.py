@@ -32,7 +32,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('kind', choices=['sim', 'robot'], help='which launch file to run')
     p.add_argument('--policy', default=None, help='policy spec (default: from reasoner.yaml)')
-    p.add_argument('--scene', default=None, help='scene name or folder (sim)')
+    p.add_argument('--scene', default=None,
+                   help='scene name (needs the data), folder, or procedural:[ROOM:]SEED (sim)')
     p.add_argument('--data', default=None,
                    help='Embodied-Reasoner data folder (default: $EGO_REASONER_DATA)')
     p.add_argument('--case', type=int, default=None,
@@ -130,7 +131,10 @@ def run(args: argparse.Namespace) -> int:
         try:
             data_dir = data_store.resolve_data_dir(args.data)
         except data_store.DataNotFoundError as exc:
-            if args.case is not None or not (args.scene and Path(args.scene).exists()):
+            from ego_reasoner_ros.sim_bridge.procedural import SCENE_SPEC_PREFIX
+            no_data_needed = args.scene and (Path(args.scene).exists()
+                                             or args.scene.startswith(SCENE_SPEC_PREFIX))
+            if args.case is not None or not no_data_needed:
                 print(f'error: {exc}', file=sys.stderr)
                 return 2
         if data_dir is not None:
