@@ -144,8 +144,8 @@ class _Launch:
         """The value of a substitution, with ``args`` as the launch arguments."""
         if isinstance(value, str):
             return value
-        if isinstance(value, LaunchConfiguration):
-            return args[value.args[0]]
+        if isinstance(value, LaunchConfiguration):  # a default may be a substitution itself
+            return self.resolve(args[value.args[0]], args, share)
         if isinstance(value, PathJoinSubstitution):
             return os.path.join(*(self.resolve(v, args, share) for v in value.args[0]))
         if isinstance(value, FindPackageShare):
@@ -288,14 +288,14 @@ def _no_data_env(tmp: Path) -> dict[str, str]:
     return {'EGO_REASONER_DATA': str(tmp / 'no-data'), 'XDG_CACHE_HOME': str(tmp / 'cache')}
 
 
-def _commands(ws: Path, env: dict[str, str], tmp: Path, args: dict[str, str]
-              ) -> tuple[dict[str, str], list[tuple[str, list[str]]]]:
-    """The environment and node command lines of ``sim.launch.py`` run from ``ws/install``.
+def _commands(ws: Path, env: dict[str, str], tmp: Path, args: dict[str, str],
+              kind: str = 'sim') -> tuple[dict[str, str], list[tuple[str, list[str]]]]:
+    """The environment and node command lines of ``KIND.launch.py`` run from ``ws/install``.
 
     Dict parameters go into a parameter file, as ``launch_ros`` passes them.
     """
     share_dir = ws / 'install' / PKG / 'share' / PKG
-    desc = _evaluate_launch(share_dir / 'launch' / 'sim.launch.py')
+    desc = _evaluate_launch(share_dir / 'launch' / f'{kind}.launch.py')
     args = {**desc.arguments, **args}
     from ament_index_python.packages import get_package_share_directory
     saved = os.environ.get('AMENT_PREFIX_PATH')
@@ -322,6 +322,30 @@ def _commands(ws: Path, env: dict[str, str], tmp: Path, args: dict[str, str]
             cmd += ['--params-file', str(extra)]
         commands.append((name, cmd))
     return env, commands
+
+
+@pytest.mark.parametrize('kind', ['sim', 'robot'])
+def test_installed_launch_files_start_installed_nodes_with_installed_files(workspace, ros_env,
+                                                                          tmp_path, kind):
+    env, commands = _commands(workspace, _setup_env(workspace, dict(ros_env)), tmp_path,
+                              {'record': 'true'}, kind)
+    expected = [RECORDER, *LAUNCH_TABLE[kind]]
+    assert sorted(name for name, _ in commands) == sorted(s.name for s in expected)
+    install = workspace / 'install' / PKG
+    for name, cmd in commands:
+        spec = next(s for s in expected if s.name == name)
+        assert cmd[0] == str(install / 'lib' / PKG / spec.executable)
+        files = [Path(cmd[i + 1]) for i, a in enumerate(cmd) if a == '--params-file']
+        assert [f.name for f in files if f.parent.name == 'config'] == list(spec.param_files)
+        for f in files:
+            assert f.is_file(), f
+            (params,) = yaml.safe_load(f.read_text()).values()
+            for value in params['ros__parameters'].values():  # installed paths only
+                if isinstance(value, str) and value.startswith('/'):
+                    assert Path(value).is_relative_to(install) and Path(value).exists(), value
+    if kind == 'robot':
+        assert 'FASTDDS_DEFAULT_PROFILES_FILE' not in _evaluate_launch(
+            install / 'share' / PKG / 'launch' / 'robot.launch.py').environment({}, {})
 
 
 @pytest.mark.ros
