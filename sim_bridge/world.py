@@ -55,6 +55,8 @@ FOOD_TYPES = frozenset(
 COOKWARE_TYPES = frozenset({"Pan", "Pot"})
 WASH_BASINS = frozenset({"SinkBasin", "BathtubBasin", "Sink", "Bathtub"})
 
+#: Derived-state rule sets: Embodied-Reasoner's (continuous) and ALFRED's (event-based).
+RULE_SETS = ("er", "alfred")
 GRID_STEP = 0.25
 AGENT_RADIUS = 0.15
 PITCH_MIN, PITCH_MAX = -30.0, 60.0
@@ -144,6 +146,7 @@ class World:
         move_distance: metres per ``move forward``.
         put_table: optional Type -> allowed receptacle Types; when given, ``put`` also
             requires the pair to be listed (the reference itself relies on physics only).
+        rules: derived-state rule set, ``"er"`` (default) or ``"alfred"`` (see RULE_SETS).
     """
 
     def __init__(
@@ -158,9 +161,15 @@ class World:
         visibility_distance: float = 20.0,
         move_distance: float = 0.5,
         put_table: Mapping[str, Sequence[str]] | None = None,
+        rules: str = "er",
     ) -> None:
         if width <= 0 or height <= 0 or not 1.0 <= fov < 180.0:
             raise ValueError(f"bad camera: {width}x{height}, fov {fov}")
+        if rules not in RULE_SETS:
+            raise ValueError(f"unknown rule set {rules!r}; expected one of {RULE_SETS}")
+        #: "er": derived states follow the ER rule; "alfred": they are set at events by
+        #: sim_bridge.alfred.AlfredWorld (ALFRED's ThorEnv), never by _update_derived.
+        self.rules = rules
         self.scene = scene
         self.task = TaskSpec.from_mapping(task)  # type: ignore[arg-type]
         self.fov = float(fov)
@@ -665,6 +674,8 @@ class World:
         self._legal = sorted(legal, key=lambda t: self._type_order.get(t, 1 << 30))
 
     def _update_derived(self) -> None:
+        if self.rules != "er":
+            return
         on = [self._is_on(i) for i in range(len(self.ids))]
         for i, t in enumerate(self.types):
             if t in WASH_BASINS and self._faucet_on(i, on):

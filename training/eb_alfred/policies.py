@@ -1,0 +1,294 @@
+# Copyright 2026 The ego_reasoner_ros Authors
+# Licensed under the Apache License, Version 2.0
+"""EB-ALFRED policies: the open-loop oracle from ``plan.high_pddl`` and a heuristic baseline.
+
+Both answer in EB's JSON format and go through the same parser as a model. An EB policy gets
+:meth:`EBPolicy.eb_reset` at the start of an episode with what the benchmark's interface
+exposes (the action list and the instance names with their objectIds, EB's
+``name_to_id_dict``); the oracle also gets the episode's expert plan. Neither reads the world
+state or the goal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+import math
+import re
+from typing import Any
+
+from ego_reasoner_ros.core.policy import Policy, PolicyInput
+from ego_reasoner_ros.sim_bridge.alfred import id_coords
+from ego_reasoner_ros.training.eb_alfred.planner import plan_json
+
+#: ALFRED location types EB's find skill names by their parent (``find a Sink``).
+_FIND_ALIASES = {'SinkBasin': 'Sink', 'BathtubBasin': 'Bathtub'}
+#: Receptacle types ALFRED's expert opens before and closes after a pickup or put (its
+#: high-level PickupObject/PutObject subgoals hide those low-level actions); the oracle
+#: infers them from the receptacle type named in ``high_pddl``.
+CLOSED_RECEPTACLES = frozenset({'Cabinet', 'Drawer', 'Fridge', 'Microwave', 'Safe'})
+
+
+def _coord_id(coord: Any) -> str | None:
+    """An objectId-like string from ALFRED's ``coordinateReceptacleObjectId``.
+
+    ``[Type, [4x, 4x, 4z, 4z, 4y, 4y]]`` (quarter-metre grid units) -> ``Type|x|y|z``.
+    """
+    try:
+        t, v = coord[0], coord[1]
+        return f'{t}|{v[0] / 4:+06.2f}|{v[4] / 4:+06.2f}|{v[2] / 4:+06.2f}'
+    except (TypeError, IndexError, KeyError):
+        return None
+
+
+class EBPolicy(Policy):
+    """A policy for the EB-ALFRED protocol (see the module docstring)."""
+
+    def eb_reset(self, *, actions: Sequence[str], instances: Mapping[str, str],
+                 high_pddl: Sequence[Mapping[str, Any]] | None = None) -> None:
+        """Start an episode with the benchmark's action list and instance names."""
+        del actions, instances, high_pddl
+
+
+def _lower_index(actions: Sequence[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for i, a in enumerate(actions):
+        out.setdefault(a.lower(), i)
+    return out
+
+
+class OraclePlan:
+    """EB skill names for an ALFRED expert plan, with instances chosen once at reset."""
+
+    def __init__(self, actions: Sequence[str], instances: Mapping[str, str]) -> None:
+        self.actions = list(actions)
+        self.lower = _lower_index(actions)
+        self.by_type: dict[str, list[tuple[str, tuple[float, float, float] | None]]] = {}
+        for name, oid in instances.items():
+            self.by_type.setdefault(oid.split('|')[0] if '|' in oid else name.split('_')[0],
+                                    []).append((name, id_coords(oid)))
+        self.problems: list[str] = []
+
+    def action(self, text: str) -> str | None:
+        i = self.lower.get(text.lower())
+        return None if i is None else self.actions[i]
+
+    def instance(self, object_id: str) -> str:
+        """The instance name of a 2.1 objectId: the nearest same-type instance, else the type."""
+        parts = object_id.split('|')
+        otype = parts[-1].split('_')[0] if len(parts) == 5 and 'Basin' in parts[-1] else parts[0]
+        cands = self.by_type.get(otype, [])
+        c = id_coords(object_id)
+        if cands and c is not None:
+            def dist(item: tuple[str, Any]) -> float:
+                return math.dist(c, item[1]) if item[1] is not None else 1e9
+            return min(cands, key=dist)[0]
+        return otype
+
+    def find(self, object_id: str) -> str | None:
+        name = self.instance(object_id)
+        act = self.action(f'find a {name}')
+        if act is None:
+            base = name.split('_')[0]
+            alias = _FIND_ALIASES.get(base)
+            if alias:
+                act = self.action(f'find a {alias}')
+        if act is None:
+            self.problems.append(f'no find skill for {name}')
+        return act
+
+    def named(self, verb: str, name: str) -> str | None:
+        act = self.action(f'{verb} {name}')
+        if act is None:
+            self.problems.append(f'no skill "{verb} {name}"')
+        return act
+
+    def build(self, high_pddl: Sequence[Mapping[str, Any]]) -> list[str]:
+        """The translated plan (skills that EB cannot express are left out and noted)."""
+        out: list[str | None] = []
+        hp = list(high_pddl)
+        recep_name: dict[str, str] = {}
+        for k, step in enumerate(hp):
+            pa = step.get('planner_action') or {}
+            act = pa.get('action')
+            if act == 'GotoLocation':
+                nxt = next((h.get('planner_action') or {} for h in hp[k + 1:]
+                            if (h.get('planner_action') or {}).get('action') != 'GotoLocation'),
+                           {})
+                target = nxt.get('receptacleObjectId') if nxt.get('action') == 'PutObject' \
+                    else nxt.get('objectId')
+                if not target:
+                    continue
+                if nxt.get('action') == 'PickupObject' and target.count('|') == 4 \
+                        and 'Sliced' in target:
+                    target = '|'.join(target.split('|')[:4])  # go to the sliced parent
+                out.append(self.find(target))
+                recep_name[target] = self.instance(target)
+            elif act == 'PickupObject':
+                rid = _coord_id(pa.get('coordinateReceptacleObjectId'))
+                closed = rid is not None and rid.split('|')[0] in CLOSED_RECEPTACLES
+                if closed:
+                    out.append(self.named('open the', self.instance(rid)))
+                out.append(self.named('pick up the', pa['objectId'].split('|')[0]))
+                if closed:
+                    out.append(self.named('close the', self.instance(rid)))
+            elif act == 'PutObject':
+                rid = pa.get('receptacleObjectId') or ''
+                closed = rid.split('|')[0] in CLOSED_RECEPTACLES
+                if closed:
+                    out.append(self.named('open the', self.instance(rid)))
+                out.append(self.action('put down the object in hand'))
+                if closed:
+                    out.append(self.named('close the', self.instance(rid)))
+            elif act in ('OpenObject', 'CloseObject'):
+                verb = 'open the' if act == 'OpenObject' else 'close the'
+                out.append(self.named(verb, self.instance(pa['objectId'])))
+            elif act == 'ToggleObject':
+                out.append(self.named('turn on the', pa['objectId'].split('|')[0]))
+            elif act == 'SliceObject':
+                out.append(self.named('slice the', pa['objectId'].split('|')[0]))
+            elif act == 'CleanObject':
+                obj = pa.get('cleanObjectId', '').split('|')[0]
+                out += [self.action('put down the object in hand'),
+                        self.named('turn on the', 'Faucet'), self.named('turn off the', 'Faucet'),
+                        self.named('pick up the', obj)]
+            elif act in ('HeatObject', 'CoolObject'):
+                obj = pa.get('objectId', '')
+                app = 'Microwave' if act == 'HeatObject' else 'Fridge'
+                name = self.instance(obj) if obj.split('|')[0] == app else app
+                held = _held_type(hp[:k])
+                seq = [self.named('open the', name), self.action('put down the object in hand'),
+                       self.named('close the', name)]
+                if act == 'HeatObject':
+                    seq += [self.named('turn on the', app), self.named('turn off the', app)]
+                seq += [self.named('open the', name), self.named('pick up the', held),
+                        self.named('close the', name)]
+                out += seq
+            elif act in ('End', None) or step.get('discrete_action', {}).get('action') == 'NoOp':
+                continue
+            else:
+                self.problems.append(f'no EB skill for ALFRED action {act}')
+        return [a for a in out if a is not None]
+
+
+def _held_type(before: Sequence[Mapping[str, Any]]) -> str:
+    for h in reversed(before):
+        pa = h.get('planner_action') or {}
+        if pa.get('action') == 'PickupObject':
+            return str(pa['objectId']).split('|')[0]
+    return ''
+
+
+class OraclePolicy(EBPolicy):
+    """Open-loop oracle: the expert plan translated once at reset, replayed as JSON plans.
+
+    After a failed action the benchmark asks again; the oracle answers with the rest of its
+    plan after the actions already executed (it counts them from the history length).
+    ``drop_last`` removes the plan's last put or toggle (the negative control).
+    """
+
+    name = 'oracle'
+
+    def __init__(self, *, drop_last: bool = False) -> None:
+        self.drop_last = drop_last
+        self.plan: list[int] = []
+        self.problems: list[str] = []
+        self._actions: list[str] = []
+
+    def eb_reset(self, *, actions: Sequence[str], instances: Mapping[str, str],
+                 high_pddl: Sequence[Mapping[str, Any]] | None = None) -> None:
+        op = OraclePlan(actions, instances)
+        names = op.build(high_pddl or [])
+        if self.drop_last:
+            for i in range(len(names) - 1, -1, -1):
+                if names[i].startswith(('put down', 'turn on')):
+                    del names[i]
+                    break
+        self._actions = list(actions)
+        index = {a: i for i, a in enumerate(actions)}
+        self.plan = [index[n] for n in names]
+        self.problems = op.problems
+        self._done = 0
+
+    def act(self, inp: PolicyInput) -> str:
+        done = int(getattr(inp, 'step', 0))
+        return plan_json(self.plan[done:], self._actions)
+
+
+_WORD = re.compile(r'[a-z]+')
+
+
+def natural(name: str) -> str:
+    """``RemoteControl`` -> ``remote control`` (EB's ``ithor_name_to_natural_word``)."""
+    return name if name == 'CD' else re.sub(r'(\w)([A-Z])', r'\1 \2', name).lower()
+
+
+class HeuristicPolicy(EBPolicy):
+    """A language-only baseline: keyword plan from the instruction, no replanning.
+
+    The first pickable type the instruction names is the object, the last receptacle type
+    named is the target; ``rinse/clean/wash``, ``heat/warm/cook/microwave``,
+    ``cool/chill/cold/fridge`` and ``lamp/light`` add the matching skill sequence.
+    """
+
+    name = 'heuristic'
+
+    def __init__(self) -> None:
+        self._reply = '{"executable_plan": []}'
+        self._sent = False
+
+    def eb_reset(self, *, actions: Sequence[str], instances: Mapping[str, str],
+                 high_pddl: Sequence[Mapping[str, Any]] | None = None) -> None:
+        self.actions = list(actions)
+        self._sent = False
+
+    def reset(self, instruction: str, *, seed: int | None = None,
+              world: object | None = None) -> None:
+        self.instruction = instruction
+
+    def _mentions(self, kind: str) -> list[tuple[int, str]]:
+        text = ' ' + ' '.join(_WORD.findall(self.instruction.lower())) + ' '
+        prefix = {'pick': 'pick up the ', 'find': 'find a '}[kind]
+        out = []
+        for a in self.actions:
+            if a.startswith(prefix) and '_' not in a:
+                t = a[len(prefix):]
+                for w in {natural(t), natural(t).replace(' ', '')}:
+                    pos = text.find(' ' + w)
+                    if pos >= 0:
+                        out.append((pos, t))
+                        break
+        return sorted(out)
+
+    def act(self, inp: PolicyInput) -> str:
+        if self._sent:
+            return '{"executable_plan": []}'
+        self._sent = True
+        text = self.instruction.lower()
+        picks = self._mentions('pick')
+        finds = [t for _, t in self._mentions('find')]
+        obj = picks[0][1] if picks else None
+        receps = [t for t in finds if t != obj and t not in ('DeskLamp', 'FloorLamp', 'Faucet')]
+        names: list[str] = []
+        if obj:
+            names += [f'find a {obj}', f'pick up the {obj}']
+        if any(w in text for w in ('rinse', 'clean', 'wash')):
+            names += ['find a Sink', 'put down the object in hand', 'turn on the Faucet',
+                      'turn off the Faucet', f'pick up the {obj}']
+        if any(w in text for w in ('heat', 'warm', 'cook', 'microwave', 'hot')):
+            names += ['find a Microwave', 'open the Microwave', 'put down the object in hand',
+                      'close the Microwave', 'turn on the Microwave', 'turn off the Microwave',
+                      'open the Microwave', f'pick up the {obj}', 'close the Microwave']
+        if any(w in text for w in ('cool', 'chill', 'cold', 'fridge', 'refrigerat')):
+            names += ['find a Fridge', 'open the Fridge', 'put down the object in hand',
+                      'close the Fridge', 'open the Fridge', f'pick up the {obj}',
+                      'close the Fridge']
+        if any(w in text for w in ('lamp', 'light')):
+            lamp = 'FloorLamp' if 'floor' in text else 'DeskLamp'
+            names += [f'find a {lamp}', f'turn on the {lamp}']
+        else:
+            receps = [r for r in receps if r not in ('Microwave', 'Fridge', 'Sink')] or receps
+            if receps:
+                names += [f'find a {receps[-1]}', 'put down the object in hand']
+        index = {a: i for i, a in enumerate(self.actions)}
+        ids = [index[n] for n in names if n in index]
+        return plan_json(ids, self.actions)
