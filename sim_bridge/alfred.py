@@ -17,7 +17,8 @@ scene geometry (:func:`build_alfred_scene`): every pickupable ER object is remov
 type, else a default box) into the receptacle whose box holds the pose; ``object_toggles``
 set the toggle state of every object of a type; openable receptacles start closed; the
 agent starts at ``init_action``. Sliceable objects carry hidden slice objects that appear
-when the object is sliced (the whole object then leaves the metadata, as in THOR).
+when the object is sliced (the whole object stays listed with ``isSliced`` but is never
+visible or usable again).
 
 The primitives mirror AI2-THOR 2.1.0's: ``pickup``, ``put`` (``forceAction=True``: type
 restrictions and fit are ignored, a closed receptacle still refuses), ``drop``, ``open``,
@@ -76,24 +77,31 @@ def _type_of_name(name: str) -> str:
 
 
 def _holder(c: np.ndarray, bottom: float, cands: list[SceneObject]) -> SceneObject | None:
-    """The receptacle whose box holds a point: smallest enclosing, else the top support below."""
+    """The receptacle whose box holds a point: smallest enclosing, else the top support below.
+
+    A door-closed container (Drawer, Cabinet, Fridge...) encloses only a centre strictly
+    inside its box (3 cm below its top): a pose resting on a dresser's top sits on the
+    dresser, not in its top drawer. Supports of equal height prefer furniture over drawers.
+    """
     enclosing, supports = [], []
     for r in cands:
         lo, hi = np.array(r.box_min), np.array(r.box_max)
-        if not (lo[0] - 0.05 <= c[0] <= hi[0] + 0.05 and lo[2] - 0.05 <= c[2] <= hi[2] + 0.05):
+        shut = r.openable and r.object_type in CLOSED_AT_START
+        tol = 0.0 if shut else 0.05
+        if not (lo[0] - tol <= c[0] <= hi[0] + tol and lo[2] - tol <= c[2] <= hi[2] + tol):
             continue
-        if lo[1] - 0.05 <= c[1] <= hi[1] + 0.05 and (
-                r.openable or r.object_type in INSIDE_TYPES or r.pickupable):
+        inside_y = lo[1] - tol <= c[1] <= (hi[1] - 0.03 if shut else hi[1] + tol)
+        if inside_y and (r.openable or r.object_type in INSIDE_TYPES or r.pickupable):
             enclosing.append(r)
-        elif hi[1] <= bottom + 0.15 and hi[1] >= bottom - 0.6:
-            supports.append(r)
-        elif lo[1] - 0.05 <= c[1] <= hi[1] + 0.05:
+        elif bottom - 0.6 <= hi[1] <= bottom + 0.15:
+            supports.append((r, shut))
+        elif inside_y:
             enclosing.append(r)
     if enclosing:
         return min(enclosing, key=lambda r: float(np.prod(np.maximum(np.subtract(
             r.box_max, r.box_min), 1e-3))))
     if supports:
-        return max(supports, key=lambda r: r.box_max[1])
+        return max(supports, key=lambda rs: (round(rs[0].box_max[1], 2), not rs[1]))[0]
     return None
 
 
@@ -225,6 +233,8 @@ class AlfredWorld(World):
                  fov: float = 90.0) -> None:
         scene, self.notes = build_alfred_scene(base, scene_block)
         self._absent = np.array(['Sliced_' in o.object_id for o in scene.objects], dtype=bool)
+        #: Sliced whole objects: still listed (``isSliced``), but never visible again.
+        self._gone = np.zeros(len(scene.objects), dtype=bool)
         self._alfred_vis = visibility_distance
         super().__init__(scene, None, None, width=width, height=height, fov=fov,
                          visibility_distance=1e6, rules='alfred')
@@ -244,11 +254,22 @@ class AlfredWorld(World):
         self._refresh([self.pose])
 
     # ------------------------------------------------------------ world hooks
+    @staticmethod
+    def _component(free: np.ndarray, xs: np.ndarray, zs: np.ndarray, sx: Any,
+                   sz: Any) -> np.ndarray:
+        """Every free cell, not only the start's component.
+
+        EB only teleports, and the ER boxes (axis-aligned around rotated furniture) can cut
+        a room into pieces that THOR's reachable set joins.
+        """
+        del xs, zs, sx, sz
+        return free
+
     def _update_hidden(self) -> None:
         super()._update_hidden()
         absent = getattr(self, '_absent', None)
         if absent is not None:
-            self._hidden |= absent
+            self._hidden |= absent | self._gone
 
     def _view(self, pose: AgentPose) -> tuple[np.ndarray, np.ndarray]:
         vis, nav = super()._view(pose)
@@ -291,9 +312,24 @@ class AlfredWorld(World):
                 'isToggled': bool(self._toggled[i]), 'sliceable': bool(self._sliceable[i]),
                 'isSliced': bool(self._sliced[i]), 'isPickedUp': i == self._held,
                 'parentReceptacles': anc or None,
-                'receptacleObjectIds': ([self.ids[k] for k in self._descendants(i)
-                                         if not self._absent[k]] if o.receptacle else None),
+                'receptacleObjectIds': self._listing(i) if o.receptacle else None,
             })
+        return out
+
+    def _listing(self, i: int) -> list[str]:
+        """THOR's ``receptacleObjectIds`` of object ``i``.
+
+        Direct contents, plus what lies in a movable receptacle (plate, bowl, pot) among them;
+        not what a fixed container standing on it (a microwave on a counter) holds.
+        """
+        out, stack = [], list(self._contents[i])
+        while stack:
+            k = stack.pop(0)
+            if self._absent[k]:
+                continue
+            out.append(self.ids[k])
+            if self._pickupable[k]:
+                stack.extend(self._contents[k])
         return out
 
     @property
@@ -320,7 +356,7 @@ class AlfredWorld(World):
 
     def _usable(self, oid: str) -> int:
         i = self._index.get(oid, -1)
-        if i < 0 or self._absent[i]:
+        if i < 0 or self._absent[i] or self._gone[i]:
             return -1
         return i
 
@@ -467,7 +503,7 @@ class AlfredWorld(World):
         return True, ''
 
     def slice(self, object_id: str) -> tuple[bool, str]:
-        """``SliceObject``: the object leaves the metadata and its slices take its place."""
+        """``SliceObject``: the slices take the object's place; it stays listed, sliced."""
         i, err = self._interactable(object_id, self._sliceable, 'sliceable')
         if i < 0:
             return False, err
@@ -480,7 +516,7 @@ class AlfredWorld(World):
         for lst in self._listed:
             lst.discard(i)
         self._sliced[i] = True
-        self._absent[i] = True
+        self._gone[i] = True
         prefix = object_id + '|'
         for k, oid in enumerate(self.ids):
             if oid.startswith(prefix) and 'Sliced_' in oid:

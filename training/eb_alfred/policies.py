@@ -103,10 +103,41 @@ class OraclePlan:
         return act
 
     def build(self, high_pddl: Sequence[Mapping[str, Any]]) -> list[str]:
-        """The translated plan (skills that EB cannot express are left out and noted)."""
+        """The translated plan (skills that EB cannot express are left out and noted).
+
+        Open/close around a pickup, put or slice follow ALFRED's expert, whose high-level
+        subgoals hide them: a door-closed receptacle (``CLOSED_RECEPTACLES``) holding the
+        object (``coordinateReceptacleObjectId`` of a pickup, or where the plan itself put
+        it) or receiving it is opened first, unless the plan left it open.
+        """
         out: list[str | None] = []
         hp = list(high_pddl)
-        recep_name: dict[str, str] = {}
+        where: dict[str, str] = {}  # objectId -> receptacle it is in, from the plan alone
+        for h in hp:
+            pa = h.get('planner_action') or {}
+            rid = _coord_id(pa.get('coordinateReceptacleObjectId'))
+            if pa.get('action') == 'PickupObject' and rid:
+                obj = str(pa.get('objectId', ''))
+                where.setdefault(obj, rid)
+                where.setdefault('|'.join(obj.split('|')[:4]), rid)
+        opened: set[str] = set()
+        held = ''
+
+        def shut(rid: str | None) -> str | None:
+            if rid and rid.split('|')[0] in CLOSED_RECEPTACLES:
+                return self.instance(rid)
+            return None
+
+        def open_(name: str | None) -> None:
+            if name and name not in opened:
+                out.append(self.named('open the', name))
+                opened.add(name)
+
+        def close_(name: str | None) -> None:
+            if name and name in opened:
+                out.append(self.named('close the', name))
+                opened.discard(name)
+
         for k, step in enumerate(hp):
             pa = step.get('planner_action') or {}
             act = pa.get('action')
@@ -122,30 +153,41 @@ class OraclePlan:
                         and 'Sliced' in target:
                     target = '|'.join(target.split('|')[:4])  # go to the sliced parent
                 out.append(self.find(target))
-                recep_name[target] = self.instance(target)
             elif act == 'PickupObject':
-                rid = _coord_id(pa.get('coordinateReceptacleObjectId'))
-                closed = rid is not None and rid.split('|')[0] in CLOSED_RECEPTACLES
-                if closed:
-                    out.append(self.named('open the', self.instance(rid)))
-                out.append(self.named('pick up the', pa['objectId'].split('|')[0]))
-                if closed:
-                    out.append(self.named('close the', self.instance(rid)))
+                obj = str(pa['objectId'])
+                prev = (hp[k - 1].get('planner_action') or {}).get('action') if k else None
+                if prev != 'GotoLocation':  # EB's find aims the camera; look at the object
+                    out.append(self.find('|'.join(obj.split('|')[:4])))
+                box = shut(_coord_id(pa.get('coordinateReceptacleObjectId')) or where.get(obj))
+                open_(box)
+                out.append(self.named('pick up the', obj.split('|')[0]))
+                held = obj
+                close_(box)
+                where.pop(obj, None)
             elif act == 'PutObject':
                 rid = pa.get('receptacleObjectId') or ''
-                closed = rid.split('|')[0] in CLOSED_RECEPTACLES
-                if closed:
-                    out.append(self.named('open the', self.instance(rid)))
+                prev = (hp[k - 1].get('planner_action') or {}).get('action') if k else None
+                if prev != 'GotoLocation' and rid:
+                    out.append(self.find(rid))  # EB's put needs a find just before it
+                target = shut(rid)
+                outer = shut(where.get(rid))  # a movable receptacle inside a closed one
+                open_(outer)
+                open_(target)
                 out.append(self.action('put down the object in hand'))
-                if closed:
-                    out.append(self.named('close the', self.instance(rid)))
+                if held:
+                    where[held] = rid
+                close_(target)
             elif act in ('OpenObject', 'CloseObject'):
-                verb = 'open the' if act == 'OpenObject' else 'close the'
-                out.append(self.named(verb, self.instance(pa['objectId'])))
+                name = self.instance(pa['objectId'])
+                (open_ if act == 'OpenObject' else close_)(name)
             elif act == 'ToggleObject':
                 out.append(self.named('turn on the', pa['objectId'].split('|')[0]))
             elif act == 'SliceObject':
-                out.append(self.named('slice the', pa['objectId'].split('|')[0]))
+                obj = str(pa['objectId'])
+                box = shut(where.get(obj))
+                open_(box)
+                out.append(self.named('slice the', obj.split('|')[0]))
+                close_(box)
             elif act == 'CleanObject':
                 obj = pa.get('cleanObjectId', '').split('|')[0]
                 out += [self.action('put down the object in hand'),
@@ -155,14 +197,15 @@ class OraclePlan:
                 obj = pa.get('objectId', '')
                 app = 'Microwave' if act == 'HeatObject' else 'Fridge'
                 name = self.instance(obj) if obj.split('|')[0] == app else app
-                held = _held_type(hp[:k])
-                seq = [self.named('open the', name), self.action('put down the object in hand'),
-                       self.named('close the', name)]
+                held_type = held.split('|')[0] if held else _held_type(hp[:k])
+                open_(name)
+                out += [self.action('put down the object in hand')]
+                close_(name)
                 if act == 'HeatObject':
-                    seq += [self.named('turn on the', app), self.named('turn off the', app)]
-                seq += [self.named('open the', name), self.named('pick up the', held),
-                        self.named('close the', name)]
-                out += seq
+                    out += [self.named('turn on the', app), self.named('turn off the', app)]
+                open_(name)
+                out.append(self.named('pick up the', held_type))
+                close_(name)
             elif act in ('End', None) or step.get('discrete_action', {}).get('action') == 'NoOp':
                 continue
             else:
@@ -183,13 +226,17 @@ class OraclePolicy(EBPolicy):
 
     After a failed action the benchmark asks again; the oracle answers with the rest of its
     plan after the actions already executed (it counts them from the history length).
-    ``drop_last`` removes the plan's last put or toggle (the negative control).
+    ``drop_last`` removes the plan's last put or toggle (the negative control); with
+    ``horizon`` (the number of actions the full oracle ran before it succeeded), the last
+    one among those first ``horizon`` actions, so that the removed action is one the goal
+    waited for.
     """
 
     name = 'oracle'
 
-    def __init__(self, *, drop_last: bool = False) -> None:
+    def __init__(self, *, drop_last: bool = False, horizon: int | None = None) -> None:
         self.drop_last = drop_last
+        self.horizon = horizon
         self.plan: list[int] = []
         self.problems: list[str] = []
         self._actions: list[str] = []
@@ -199,7 +246,8 @@ class OraclePolicy(EBPolicy):
         op = OraclePlan(actions, instances)
         names = op.build(high_pddl or [])
         if self.drop_last:
-            for i in range(len(names) - 1, -1, -1):
+            last = len(names) if self.horizon is None else min(self.horizon, len(names))
+            for i in range(last - 1, -1, -1):
                 if names[i].startswith(('put down', 'turn on')):
                     del names[i]
                     break
