@@ -95,15 +95,19 @@ class Clock:
 def write_episode(writer: Any, task_id: str, clock: Clock, *,
                   plan: list[tuple[str, bool, bool]] | None = None, verdict: bool | None = True,
                   with_stamps: bool = True, final: bool = True, frame_base: int = 0,
-                  extra_frames: int = 2, task_on_status: bool = False) -> dict[str, Any]:
+                  extra_frames: int = 2, task_on_status: bool = False,
+                  run_id: str | None = None) -> dict[str, Any]:
     """Write one episode's messages; returns what a faithful rebuild must contain.
 
     ``writer`` has ``write(topic, t, data)`` (a :class:`bagio.McapBagWriter`).
     ``task_on_status``: the task never crosses ``/task`` (the reasoner's ``initial_task``);
-    only its ``accepted`` status carries it.
+    only its ``accepted`` status carries it. ``run_id``: the messages carry it, as the reasoner's
+    do (every run of a task, a repeated ``task_id`` too, has its own); then an ``accepted``
+    status is always written.
     """
     plan = DEFAULT_PLAN if plan is None else plan
-    boot = 'b00t'
+    boot = 'b00t' if run_id is None else f'b00t/{run_id}'
+    run = {} if run_id is None else {'run_id': run_id}
     frame_no = [frame_base]
     expected: dict[str, Any] = {'task_id': task_id, 'frames': [], 'n_model_steps': 0,
                                 'n_executed': 0, 'thoughts': []}
@@ -123,21 +127,21 @@ def write_episode(writer: Any, task_id: str, clock: Clock, *,
             'action_id': aid, 'task_id': task_id, 'status': 'succeeded' if ok else 'failed',
             'success': ok, 'feedback': feedback,
             'frame_stamps': stamps if with_stamps else [],
-            'legal_objects': ['Apple'], 'scene_types': SCENE_TYPES}))
+            'legal_objects': ['Apple'], 'scene_types': SCENE_TYPES, **run}))
 
     task = {'task_id': task_id, 'instruction': 'Please put the Apple on the CounterTop.',
             'task_type': 'single_pickup', 'scene': 'FloorPlan1'}
-    if task_on_status:
-        writer.write('/reasoner/status', clock.next(), string_cdr({
-            'task_id': task_id, 'state': 'accepted', 'step': 0, 'boot_id': boot,
-            'message': task['instruction'], 'task': task}))
-    else:
+    if not task_on_status:
         writer.write('/task', clock.next(), string_cdr(task))
+    if task_on_status or run_id is not None:
+        writer.write('/reasoner/status', clock.next(), string_cdr({
+            'task_id': task_id, 'state': 'accepted', 'step': 0, 'boot_id': 'b00t',
+            'message': task['instruction'], 'task': task, **run}))
     step = 0
     aid = f'{task_id}/{boot}/{step}'
     writer.write('/reasoner/action', clock.next(), string_cdr({
         'action_id': aid, 'task_id': task_id, 'step': 0, 'verb': 'init',
-        'scene': 'FloorPlan1'}))
+        'scene': 'FloorPlan1', **run}))
     stamp = frame()
     expected['frames'].append(frame_no[0])
     result(aid, True, [stamp])
@@ -146,7 +150,7 @@ def write_episode(writer: Any, task_id: str, clock: Clock, *,
                f'Thought {k}: next I {decision}. <DecisionMaking>{decision}</DecisionMaking>')
         writer.write('/reasoner/thought', clock.next(), string_cdr({
             'task_id': task_id, 'step': k + 1, 'thought': raw.split('<')[0].strip(),
-            'raw': raw}))
+            'raw': raw, **run}))
         expected['thoughts'].append(raw)
         expected['n_model_steps'] += 1
         if not executed:
@@ -160,7 +164,7 @@ def write_episode(writer: Any, task_id: str, clock: Clock, *,
             else ('navigate to', '', decision.split(' ', 2)[2])
         writer.write('/reasoner/action', clock.next(), string_cdr({
             'action_id': aid, 'task_id': task_id, 'step': step, 'verb': verb,
-            'target': target}))
+            'target': target, **run}))
         if ok:
             stamp = frame()
             expected['frames'].append(frame_no[0])
@@ -169,9 +173,9 @@ def write_episode(writer: Any, task_id: str, clock: Clock, *,
             result(aid, False, [], feedback='cannot do that')
     if final:
         writer.write('/reasoner/status', clock.next(), string_cdr({
-            'task_id': task_id, 'state': 'succeeded', 'step': len(plan), 'boot_id': boot,
+            'task_id': task_id, 'state': 'succeeded', 'step': len(plan), 'boot_id': 'b00t',
             'message': f'ended by end after {expected["n_executed"] + 1} steps',
-            'success': True}))
+            'success': True, **run}))
     if verdict is not None:
         writer.write('/verdict', clock.next(), string_cdr({
             'task_id': task_id, 'success': verdict, 'note': 'operator label'}))

@@ -112,6 +112,24 @@ def test_success_labels_and_successful_only(tmp_path: Path) -> None:
     assert fig['n_filtered'] == 1
 
 
+def test_runs_of_a_repeated_task_id_stay_separate_episodes(tmp_path: Path) -> None:
+    """The reasoner gives every run its own run_id: two runs of 'same-id' are two episodes,
+    each with its own label (a verdict naming only the task labels the run before it)."""
+    _bag(tmp_path / 'bag', [{'task_id': 'same-id', 'run_id': 'r1', 'verdict': True},
+                            {'task_id': 'same-id', 'run_id': 'r2', 'verdict': False},
+                            {'task_id': 'other', 'run_id': 'r3', 'verdict': True}])
+    fig = bag2data.convert_bags([tmp_path / 'bag'], tmp_path / 'out', _no_hf())
+    assert fig['n_episodes'] == 3
+    recs = [EpisodeRecord.load(p) for p in sorted((tmp_path / 'out' / 'episodes').iterdir())]
+    by_run = {r.metadata['run_id']: r for r in recs}
+    assert sorted(by_run) == ['r1', 'r2', 'r3']
+    assert by_run['r1'].metadata['success'] is True
+    assert by_run['r2'].metadata['success'] is False
+    # each run holds only its own steps (merged runs would hold both runs' thoughts)
+    assert len(by_run['r1'].model_steps) == len(by_run['r2'].model_steps) == len(DEFAULT_PLAN)
+    assert len({r.episode_id for r in recs}) == 3
+
+
 def test_hf_copy_loads_with_the_training_reader(tmp_path: Path) -> None:
     pytest.importorskip('datasets')
     from ego_reasoner_ros.training.train_data import load_rows

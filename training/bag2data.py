@@ -219,8 +219,34 @@ class _BagEvents:
     results: dict[str, tuple[int, dict]] = field(default_factory=dict)
     statuses: dict[str, list[tuple[int, dict]]] = field(default_factory=dict)
     verdicts: dict[str, tuple[int, dict]] = field(default_factory=dict)
+    run_starts: dict[str, int] = field(default_factory=dict)   # run key -> its 'accepted'
     frames: list[_Frame] = field(default_factory=list)
     bad_payloads: int = 0
+
+
+_RUN_SEP = '\x00'
+
+
+def _run_key(task_id: str, run_id: str) -> str:
+    """The event key of one run of ``task_id`` (the reasoner gives every run a ``run_id``)."""
+    return f'{task_id}{_RUN_SEP}{run_id}'
+
+
+def _split_key(key: str) -> tuple[str, str]:
+    tid, _sep, run = key.partition(_RUN_SEP)
+    return tid, run
+
+
+def _verdict_for(key: str, ev: _BagEvents) -> tuple[int, dict] | None:
+    """The run's own verdict; a verdict naming only the task labels its latest earlier run."""
+    if key in ev.verdicts:
+        return ev.verdicts[key]
+    tid, run = _split_key(key)
+    verdict = ev.verdicts.get(tid)
+    if verdict is None or not run:
+        return verdict
+    starts = {k: t for k, t in ev.run_starts.items() if _split_key(k)[0] == tid and t < verdict[0]}
+    return verdict if starts and max(starts, key=starts.__getitem__) == key else None
 
 
 def _check_topics(bag: str, scans: Sequence[bagio.FileScan], topic_map: dict[str, str]) -> None:
@@ -271,6 +297,8 @@ def _read_events(bag: str, topic_map: dict[str, str],
                           msg.file, role, exc)
             continue
         tid = str(payload.get('task_id') or payload.get('episode_id') or '')
+        if tid and role != 'task' and isinstance(payload.get('run_id'), str) and payload['run_id']:
+            tid = _run_key(tid, payload['run_id'])  # runs of a repeated task_id stay apart
         t = msg.log_time
         if role == 'task' and tid:
             ev.tasks.setdefault(tid, payload)
@@ -287,6 +315,7 @@ def _read_events(bag: str, topic_map: dict[str, str],
             ev.statuses.setdefault(tid, []).append((t, payload))
             if payload.get('state') == 'accepted' and isinstance(payload.get('task'), dict):
                 ev.tasks.setdefault(tid, payload['task'])  # a task that never crossed 'task'
+                ev.run_starts.setdefault(tid, t)
         elif role == 'verdict' and tid and isinstance(payload.get('success'), bool):
             ev.verdicts[tid] = (t, payload)
     if not scans:
@@ -381,9 +410,10 @@ def build_episode(tid: str, ev: _BagEvents, picker: _FramePicker, options: Conve
         the initial view), the sequence numbers of its frames; None when the bag holds too
         little of the episode (no task/instruction or no ``init`` action and result).
     """
-    actions = sorted(ev.actions.get(tid, []), key=lambda a: (a[1].get('step', 0), a[0]))
-    task = ev.tasks.get(tid, {})
-    statuses = ev.statuses.get(tid, [])
+    key, (tid, run_id) = tid, _split_key(tid)
+    actions = sorted(ev.actions.get(key, []), key=lambda a: (a[1].get('step', 0), a[0]))
+    task = ev.tasks.get(key) or ev.tasks.get(tid, {})
+    statuses = ev.statuses.get(key, [])
     instruction = task.get('instruction') or next(
         (s.get('message', '') for _t, s in statuses if s.get('state') == 'accepted'), '')
     init = next(((t, a) for t, a in actions if a.get('verb') == 'init'), None)
@@ -391,7 +421,7 @@ def build_episode(tid: str, ev: _BagEvents, picker: _FramePicker, options: Conve
         logger.warning('%s: task %s skipped: %s', bag, tid,
                        'no task message' if not instruction else 'no init action recorded')
         return None
-    thoughts = sorted(ev.thoughts.get(tid, []), key=lambda x: x[0])
+    thoughts = sorted(ev.thoughts.get(key, []), key=lambda x: x[0])
     final = _final_status(statuses)
     terminated = _terminated_by(final[1] if final else None)
     mode = ParserMode(options.parser_mode)
@@ -491,7 +521,7 @@ def build_episode(tid: str, ev: _BagEvents, picker: _FramePicker, options: Conve
         terminated = 'end'
     record.terminated_by = terminated
 
-    verdict = ev.verdicts.get(tid)
+    verdict = _verdict_for(key, ev)
     if verdict is not None:
         success, source = bool(verdict[1]['success']), 'verdict'
     elif final is not None and isinstance(final[1].get('success'), bool):
@@ -506,6 +536,7 @@ def build_episode(tid: str, ev: _BagEvents, picker: _FramePicker, options: Conve
         'step_success': [s.success for s in record.steps if s.executed],
         'final_state': final[1].get('state') if final else None,
         'boot_id': final[1].get('boot_id') if final else None,
+        'run_id': run_id or None,
         'complete': final is not None or verdict is not None,
         'step_count': record.step_count,
     })
@@ -527,9 +558,12 @@ def convert_bag(bag: str | os.PathLike, options: ConvertOptions | None = None) -
     picker = _FramePicker(ev.frames)
     built: list[tuple[EpisodeRecord, dict[int, list[int]]]] = []
     tids = list(dict.fromkeys(list(ev.tasks) + list(ev.actions)))
+    runs_of = {_split_key(k)[0] for k in tids if _split_key(k)[1]}
     for tid in tids:
-        if tid in ('none', 'unknown'):
+        if _split_key(tid)[0] in ('none', 'unknown'):
             continue
+        if tid in runs_of and tid not in ev.actions:
+            continue  # the task message of runs recorded under their run ids
         out = build_episode(tid, ev, picker, options, bag)
         if out is not None:
             built.append(out)

@@ -11,7 +11,10 @@ Examples::
     ego-reasoner launch robot --semantic-map config/semantic_map_example.yaml --policy hf:PATH
 
 ``sim`` keeps DDS on localhost (the shipped Fast DDS profile, a per-run ROS_DOMAIN_ID);
-``robot`` uses the system's DDS settings.
+``robot`` uses the system's DDS settings. With ``--keep-running`` every task run saves its
+episode in its own folder under the run folder. Exit codes: 0 the task succeeded, 1 the task
+failed or a node died (named on a ``[launch]`` line), 2 bad input (an unknown scene, a bad
+``--domain-id``), 124 ``--timeout`` reached, 130 stopped by SIGINT/SIGTERM.
 """
 
 from __future__ import annotations
@@ -46,7 +49,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument('--keep-running', action='store_true',
                    help='do not stop after the first task (wait for tasks on the task topic)')
     p.add_argument('--timeout', type=float, default=None, help='stop after this many seconds')
-    p.add_argument('--domain-id', type=int, default=None, help='ROS_DOMAIN_ID (sim)')
+    p.add_argument('--domain-id', type=int, default=None,
+                   help='ROS_DOMAIN_ID (sim; 0..232, default: a free one in 1..100)')
     p.add_argument('--record', action='store_true',
                    help='also record the graph to an MCAP bag in the run folder (recorder node)')
     p.add_argument('--seed', type=int, default=0,
@@ -104,16 +108,35 @@ def run(args: argparse.Namespace) -> int:
     if args.policy:
         params['reasoner']['policy'] = args.policy
     domain = None
+    claimed = False
     if args.kind == 'sim':
-        domain = args.domain_id or dds.choose_domain_id()
+        if args.domain_id is not None:
+            try:
+                domain = dds.check_domain_id(args.domain_id)
+            except dds.DDSConfigError as exc:
+                print(f'error: --domain-id: {exc}', file=sys.stderr)
+                return 2
+        else:
+            domain, claimed = dds.choose_domain_id(), True
         env = dds.localhost_env(domain, mode='demo')
+        try:
+            return _run_graph(args, launcher, config_dir, params, env, domain)
+        finally:
+            if claimed:  # always, whatever ended the run
+                dds.release_domain_id(domain)
     else:
         env = dict(os.environ, PYTHONUNBUFFERED='1', EGO_REASONER_DDS_MODE='robot')
         if not args.semantic_map:
             print('error: launch robot needs --semantic-map', file=sys.stderr)
             return 2
         params['action_executor']['semantic_map'] = str(Path(args.semantic_map).resolve())
+    return _run_graph(args, launcher, config_dir, params, env, domain)
 
+
+def _run_graph(args: argparse.Namespace, launcher: Any, config_dir: Path,
+               params: dict[str, dict[str, Any]], env: dict[str, str],
+               domain: int | None) -> int:
+    """Prepare the run folder and the task, launch, report; returns the exit code."""
     run_dir = Path(args.runs_dir) / _dt.datetime.now().strftime('%Y%m%d_%H%M%S')
     run_dir.mkdir(parents=True, exist_ok=True)
     generated = (args.kind == 'sim' and args.case is None and not args.instruction
@@ -159,7 +182,11 @@ def run(args: argparse.Namespace) -> int:
     elif task is not None and task.get('scene'):
         params['sim_bridge']['scene'] = task['scene']
 
-    params['reasoner']['run_dir'] = str(run_dir.resolve())
+    if args.keep_running:  # every task run gets its own folder under the run folder
+        params['reasoner']['runs_dir'] = str(run_dir.resolve())
+        params['reasoner']['run_dir'] = ''
+    else:
+        params['reasoner']['run_dir'] = str(run_dir.resolve())
     if args.record:
         params['recorder'] = {'out_dir': str(run_dir.resolve()), 'bag_name': 'bag'}
         params['reasoner']['wait_for_recorder_s'] = 15.0
@@ -173,17 +200,18 @@ def run(args: argparse.Namespace) -> int:
             until = 'reasoner'
     print(f'launch {args.kind}: run folder {run_dir.resolve()}'
           + (f', ROS_DOMAIN_ID={domain}' if domain is not None else ''), flush=True)
-    try:
-        code = launcher.launch(args.kind, config_dir=config_dir, env=env, params=params,
-                               until_exit_of=until, timeout_s=args.timeout,
-                               record=args.record)
-    finally:
-        if domain is not None and args.domain_id is None:
-            dds.release_domain_id(domain)
+    code = launcher.launch(args.kind, config_dir=config_dir, env=env, params=params,
+                           until_exit_of=until, timeout_s=args.timeout, record=args.record)
     if args.record and (run_dir / 'bag').is_dir():
         print(f'bag: {(run_dir / "bag").resolve()}', flush=True)
     replay = run_dir / 'replay.html'
     if replay.is_file():
         print(f'episode replay: {replay.resolve()}', flush=True)
+    episodes = sorted(p.parent for p in run_dir.glob('*/replay.html'))
+    if episodes:
+        print(f'{len(episodes)} episode folder(s) under the run folder', flush=True)
     print(f'run folder: {run_dir.resolve()}', flush=True)
+    if code != 0:
+        print(f'launch {args.kind}: the run failed (exit code {code})', file=sys.stderr,
+              flush=True)
     return code

@@ -85,7 +85,10 @@ class ActionExecutorNode(Node):
         self._cancel = threading.Event()
         self._cancel_reason = ''
         self._estopped = False
-        self._last_heartbeat = 0.0
+        self._last_heartbeat = 0.0      # any reasoner heartbeat seen: the watchdog is armed
+        self._heartbeats: OrderedDict[tuple[str, str], float] = OrderedDict()  # per task run
+        self._running_key: tuple[str, str] = ('', '')
+        self._running_since = 0.0
         self.backend = self._make_backend()
         self.pub_result = self.create_publisher(String, 'executor/result', JSON_QOS)
         self.create_subscription(String, 'reasoner/action', self._on_action, JSON_QOS,
@@ -145,13 +148,24 @@ class ActionExecutorNode(Node):
         except protocol.SchemaError:
             return
         if st['state'] in ('running', 'heartbeat', 'accepted'):
-            self._last_heartbeat = time.monotonic()
+            now = time.monotonic()
+            self._last_heartbeat = now
+            with self._lock:
+                key = (st['task_id'], st.get('run_id', ''))
+                self._heartbeats[key] = now
+                self._heartbeats.move_to_end(key)
+                while len(self._heartbeats) > 256:
+                    self._heartbeats.popitem(last=False)
 
     def _watchdog(self) -> None:
         # Armed by the first heartbeat: actions sent by hand, with no reasoner, are not cancelled.
         if self._running is None or self._cancel.is_set() or self._last_heartbeat == 0.0:
             return
-        if time.monotonic() - self._last_heartbeat > float(self.p['watchdog_timeout_s']):
+        # Per task run: the clock of the running action's own run, started no earlier than the
+        # action itself, so a new task is never judged by an earlier task's last heartbeat.
+        with self._lock:
+            last = max(self._heartbeats.get(self._running_key, 0.0), self._running_since)
+        if time.monotonic() - last > float(self.p['watchdog_timeout_s']):
             self.get_logger().warning(f'reasoner heartbeat lost: cancelling {self._running}')
             self._abort('reasoner heartbeat lost')
 
@@ -175,6 +189,8 @@ class ActionExecutorNode(Node):
                                                     f'busy with {self._running}'))
                 return
             self._running = aid
+            self._running_key = (req['task_id'], req.get('run_id', ''))
+            self._running_since = time.monotonic()
             self._cancel.clear()
             self._cancel_reason = ''
         threading.Thread(target=self._run, args=(req,), name=f'exec-{aid}',
@@ -189,6 +205,8 @@ class ActionExecutorNode(Node):
             self.get_logger().error(f'{aid} failed: {type(exc).__name__}: {exc}')
             payload = protocol.error_result(aid, tid, f'{type(exc).__name__}: {exc}',
                                             status='error')
+        if req.get('run_id'):
+            payload['run_id'] = req['run_id']
         with self._lock:
             self._done[aid] = payload
             while len(self._done) > 1024:

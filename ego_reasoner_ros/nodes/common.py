@@ -43,7 +43,8 @@ def run_node(factory: Callable[[], Any], args: list[str] | None = None, *,
              threads: int = 4) -> int:
     """Guard DDS, init rclpy, spin ``factory()`` on a multi-threaded executor, shut down.
 
-    Returns the process exit code (2 when the DDS guard refuses to start).
+    Returns the process exit code: 2 when the DDS guard refuses to start, else the node's
+    ``exit_code`` attribute when it has one (the reasoner's failed ``exit_after_task``), else 0.
     """
     logging.basicConfig(level=logging.INFO, format='[%(levelname)s] [%(name)s]: %(message)s')
     try:
@@ -56,6 +57,7 @@ def run_node(factory: Callable[[], Any], args: list[str] | None = None, *,
 
     rclpy.init(args=args)
     node = None
+    code = 0
     try:
         node = factory()
         executor = MultiThreadedExecutor(num_threads=threads)
@@ -74,6 +76,7 @@ def run_node(factory: Callable[[], Any], args: list[str] | None = None, *,
                     close()
                 except Exception:  # noqa: BLE001 - best effort at shutdown
                     LOG.exception('error while closing %s', type(node).__name__)
+            code = int(getattr(node, 'exit_code', 0) or 0)  # e.g. a failed exit_after_task
             node.destroy_node()
         rclpy.try_shutdown()
-    return 0
+    return code

@@ -38,6 +38,9 @@ KNOWN_MODES = CONFINED_MODES | {'robot', 'system'}
 #: Fast DDS 2.x (Jazzy) reads this name; 3.x (Kilted) reads FASTDDS_DEFAULT_PROFILES_FILE.
 LEGACY_PROFILE_ENV = 'FASTRTPS_DEFAULT_PROFILES_FILE'
 DOMAIN_RANGE = (1, 100)
+#: ROS domain ids valid on every platform (ROS 2 docs: 0..101 are safe, Linux allows up to
+#: 232 before the DDS port numbers leave the valid range)
+VALID_DOMAIN_IDS = (0, 232)
 _LOOPBACK = {'127.0.0.1', 'localhost', '::1'}
 _NS = '{http://www.eprosima.com}'
 
@@ -219,6 +222,14 @@ def choose_domain_id(owner_pid: int | None = None) -> int:
                 fh.write(str(pid))
             return dom
     raise DDSConfigError(f'every ROS domain id in {lo}..{hi} is held by a live run')
+
+
+def check_domain_id(domain_id: int) -> int:
+    """Return ``domain_id`` if ROS accepts it (0..232), else raise :class:`DDSConfigError`."""
+    lo, hi = VALID_DOMAIN_IDS
+    if isinstance(domain_id, bool) or not isinstance(domain_id, int) or not lo <= domain_id <= hi:
+        raise DDSConfigError(f'ROS_DOMAIN_ID must be an integer in {lo}..{hi}, got {domain_id!r}')
+    return domain_id
 
 
 def release_domain_id(domain_id: int, owner_pid: int | None = None) -> None:

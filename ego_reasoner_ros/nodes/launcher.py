@@ -7,7 +7,8 @@ parameter files of ``launch/sim.launch.py`` and ``launch/robot.launch.py`` (a te
 launch files and compares). Each node runs as ``python -m ego_reasoner_ros.nodes.<exe>
 --ros-args -r __node:=<name> --params-file <config>/<file> [-p k:=v ...]``; its output is
 printed line by line prefixed with ``[<name>]``; SIGINT/SIGTERM stop every child (SIGINT,
-then SIGTERM, then SIGKILL).
+then SIGTERM, then SIGKILL). A node that exits on its own is named at once (``[launch] node
+<name> exited with code N``) and the whole graph is stopped; see :func:`launch` for the codes.
 """
 
 from __future__ import annotations
@@ -108,6 +109,12 @@ class ProcessGroup:
                 self.out.write(f'[{name}] {line.rstrip()}\n')
                 self.out.flush()
 
+    def say(self, line: str) -> None:
+        """Print one line of the launcher itself, prefixed ``[launch]``."""
+        with self._print_lock:
+            self.out.write(f'[launch] {line}\n')
+            self.out.flush()
+
     def wait_any(self, names: Sequence[str] | None = None, timeout: float | None = None,
                  stop: threading.Event | None = None) -> str | None:
         """Wait until one of ``names`` (default: any child) exits; return its name."""
@@ -164,8 +171,10 @@ def launch(kind: str, *, config_dir: str | Path, env: Mapping[str, str],
         record: also start the recorder node (first), with ``params['recorder']``.
 
     Returns:
-        The exit code of ``until_exit_of`` (or of the first node to exit), 130 on a signal,
-        124 on timeout.
+        0 when ``until_exit_of`` exits with 0 (its task succeeded); otherwise the run failed:
+        the code of ``until_exit_of`` (1: its task failed), 2 when a node exited with 2 (bad
+        input, e.g. an unknown scene), 1 when any other node exited first (with any code, a
+        signal included), 130 on SIGINT/SIGTERM, 124 on timeout.
     """
     if kind not in LAUNCH_TABLE:
         raise ValueError(f'unknown launch {kind!r}; use one of {sorted(LAUNCH_TABLE)}')
@@ -188,8 +197,15 @@ def launch(kind: str, *, config_dir: str | Path, env: Mapping[str, str],
             group.start(spec.name, node_command(spec, config_dir, params.get(spec.name)), env)
         if on_started is not None:
             on_started(group)
-        names = [until_exit_of] if until_exit_of else None
-        first = group.wait_any(names, timeout=timeout_s, stop=stop)
+        # every node is watched: one that dies (not only until_exit_of) ends the run
+        first = group.wait_any(None, timeout=timeout_s, stop=stop)
+        if first is not None:
+            code = group.procs[first].returncode
+            how = (f'was killed by signal {-code}' if code < 0 else f'exited with code {code}')
+            if first == until_exit_of:
+                group.say(f'node {first} {how}; stopping the graph')
+            else:
+                group.say(f'node {first} {how}; the run failed, stopping the graph')
     finally:
         codes = group.stop()
         for sig, handler in previous.items():
@@ -197,5 +213,9 @@ def launch(kind: str, *, config_dir: str | Path, env: Mapping[str, str],
     if caught:
         return 130
     if first is None:
+        group.say(f'timed out after {timeout_s:g} s; stopping the graph')
         return 124
-    return codes.get(first) or 0
+    code = codes.get(first)
+    if first == until_exit_of:
+        return 0 if code == 0 else (code if code in (1, 2) else 1)
+    return 2 if code == 2 else 1

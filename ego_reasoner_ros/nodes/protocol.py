@@ -10,14 +10,15 @@ topic                      type               JSON fields
 =========================  =================  =============================================
 ``task``                   std_msgs/String    task_id, instruction, [task_type], [scene],
                                               [seed], [sim_task] (simulator only)
-``reasoner/thought``       std_msgs/String    task_id, step, thought, raw
+``reasoner/thought``       std_msgs/String    task_id, step, thought, raw, [run_id]
 ``reasoner/action``        std_msgs/String    action_id, task_id, step, verb, [target],
-                                              [scene], [seed], [sim_task] (init only)
+                                              [scene], [seed], [sim_task] (init only),
+                                              [run_id]
 ``reasoner/status``        std_msgs/String    task_id, state, step, message, boot_id,
-                                              [run_dir], [success]
+                                              [run_id], [run_dir], [success], [task]
 ``executor/result``        std_msgs/String    action_id, task_id, status, success,
                                               feedback, frame_stamps, legal_objects,
-                                              scene_types, [error]
+                                              scene_types, [error], [run_id]
 ``executor/approval``      std_msgs/String    action_id, approved
 ``sim/action``             std_msgs/String    action_id, verb, [target], [scene], [seed],
                                               [sim_task]
@@ -32,6 +33,10 @@ topic                      type               JSON fields
 =========================  =================  =============================================
 
 ``frame_stamps`` are the ``header.stamp`` of the frames an action produced, in nanoseconds.
+Every run of a task (also a repeated ``task_id``) gets a fresh ``run_id``; its action ids are
+``<task_id>/<boot_id>/<run_id>/<step>``, so a result can never answer another run.
+``sim_task`` holds only ``navigable_objects``, ``target_objects``, ``related_objects`` (lists
+of strings) and ``identity`` (int, string or null); anything else is rejected on receipt.
 """
 
 from __future__ import annotations
@@ -76,18 +81,19 @@ SCHEMAS: dict[str, tuple[Field, ...]] = {
              _f('task_type', _STR, required=False), _f('scene', _STR, required=False),
              _f('seed', _INT, required=False), _f('sim_task', dict, required=False)),
     'thought': (_f('task_id', _STR), _f('step', _INT), _f('thought', _STR),
-                _f('raw', _STR, required=False)),
+                _f('raw', _STR, required=False), _f('run_id', _STR, required=False)),
     'action': (_f('action_id', _STR), _f('task_id', _STR), _f('step', _INT),
                _f('verb', _STR), _f('target', _STR, type(None), required=False),
                _f('scene', _STR, required=False), _f('seed', _INT, required=False),
-               _f('sim_task', dict, required=False)),
+               _f('sim_task', dict, required=False), _f('run_id', _STR, required=False)),
     'status': (_f('task_id', _STR), _f('state', _STR), _f('step', _INT),
                _f('message', _STR), _f('boot_id', _STR), _f('run_dir', _STR, required=False),
-               _f('success', bool, required=False), _f('task', dict, required=False)),
+               _f('success', bool, required=False), _f('task', dict, required=False),
+               _f('run_id', _STR, required=False)),
     'result': (_f('action_id', _STR), _f('task_id', _STR), _f('status', _STR),
                _f('success', bool), _f('feedback', _STR), _f('frame_stamps', _LIST),
                _f('legal_objects', _LIST), _f('scene_types', _LIST),
-               _f('error', _STR, required=False)),
+               _f('error', _STR, required=False), _f('run_id', _STR, required=False)),
     'approval': (_f('action_id', _STR), _f('approved', bool)),
     'sim_action': (_f('action_id', _STR), _f('verb', _STR),
                    _f('target', _STR, type(None), required=False),
@@ -135,7 +141,31 @@ def validate(kind: str, payload: Any) -> dict[str, Any]:
         raise SchemaError(f'status: state must be one of {TASK_STATES}')
     if kind == 'task' and not out['instruction'].strip():
         raise SchemaError('task: instruction must not be empty')
+    if 'sim_task' in out:
+        check_sim_task(out['sim_task'], kind)
     return out
+
+
+#: the keys a ``sim_task`` may hold (the simulator's ``TaskSpec``)
+SIM_TASK_LISTS = ('navigable_objects', 'target_objects', 'related_objects')
+
+
+def check_sim_task(sim_task: dict[str, Any], kind: str = 'task') -> None:
+    """Reject a ``sim_task`` the simulator could not use (unknown key, wrong type)."""
+    unknown = sorted(set(sim_task) - set(SIM_TASK_LISTS) - {'identity'})
+    if unknown:
+        raise SchemaError(f'{kind}: sim_task has unknown key(s) {unknown}; allowed: '
+                          f'{list(SIM_TASK_LISTS) + ["identity"]}')
+    for key in SIM_TASK_LISTS:
+        value = sim_task.get(key)
+        if value is not None and not (isinstance(value, list)
+                                      and all(isinstance(v, str) for v in value)):
+            raise SchemaError(f'{kind}: sim_task.{key} must be a list of strings, '
+                              f'got {type(value).__name__}')
+    ident = sim_task.get('identity')
+    if ident is not None and (isinstance(ident, bool) or not isinstance(ident, (int, str))):
+        raise SchemaError(f'{kind}: sim_task.identity must be an int or a string, '
+                          f'got {type(ident).__name__}')
 
 
 def decode(kind: str, text: str) -> dict[str, Any]:

@@ -122,8 +122,8 @@ class _ThoughtTap(PolicyWrapper):
 class RosStepEnvironment:
     """The core loop's ``StepEnvironment`` over ROS: actions out, results and frames in."""
 
-    def __init__(self, node: ReasonerNode, task: dict[str, Any]) -> None:
-        self.node, self.task = node, task
+    def __init__(self, node: ReasonerNode, task: dict[str, Any], run_id: str) -> None:
+        self.node, self.task, self.run_id = node, task, run_id
         self.step = 0
         self.world: Any = node.mirror.proxy if node.mirror is not None else None
 
@@ -141,17 +141,25 @@ class RosStepEnvironment:
         node = self.node
         if node.abort.is_set():
             raise TaskAbortedError(node.abort_reason)
-        aid = f'{self.task["task_id"]}/{node.boot_id}/{self.step}'
+        # the run id makes every run of a task (a repeated task_id too) its own actions
+        # the episode loop's step number (init is 0), the one the thought log and the
+        # replay use; a reply naming an object the scene lacks takes a number but sends none
+        self.step = 0 if verb == 'init' else max(node.decision_step, self.step + 1)
+        aid = f'{self.task["task_id"]}/{node.boot_id}/{self.run_id}/{self.step}'
         payload = {'action_id': aid, 'task_id': self.task['task_id'], 'step': self.step,
-                   'verb': verb, **extra}
+                   'verb': verb, 'run_id': self.run_id, **extra}
         if target is not None:
             payload['target'] = target
-        self.step += 1
         node.get_logger().info(f'[step {payload["step"]}] action: {verb}'
                                + (f' {target}' if target else ''))
         res = node.request(aid, payload)
         images = node.frames_for(res['frame_stamps'])
-        if node.mirror is not None and res['status'] in ('succeeded', 'failed'):
+        if res.get('error') and not res['success'] and verb == 'init':
+            # the simulator could not start the episode (unknown scene, bad sim_task):
+            # that error is the cause, not the world state it never published
+            raise RuntimeError(f'init failed: {res["error"]}')
+        if (node.mirror is not None and res['status'] in ('succeeded', 'failed')
+                and (res['success'] or not res.get('error') or res['frame_stamps'])):
             node.wait_world(aid)  # a rejected action never ran: no new world state comes
         feedback = res['feedback']
         if res['status'] == 'cancelled':
@@ -182,7 +190,11 @@ class ReasonerNode(Node):
         self.abort = threading.Event()
         self.abort_reason = ''
         self._task: dict[str, Any] | None = None
+        self._run_id = ''
         self._step = 0
+        self.decision_step = 0  # the loop step of the decision being executed
+        self._estopped = False
+        self._failed_task = False
         self._worker: threading.Thread | None = None
 
         try:
@@ -250,18 +262,23 @@ class ReasonerNode(Node):
             self._cond.notify_all()
 
     def _on_estop(self, msg: Bool) -> None:
+        was = self._estopped
+        self._estopped = bool(msg.data)
         if msg.data and self._task is not None:
             self.abort_reason = 'e-stop'
             self.abort.set()
             with self._cond:
                 self._cond.notify_all()
+        if self._estopped != was:  # say so, so a client knows why tasks are rejected
+            self._status('idle', 'e-stop active: new tasks are rejected' if msg.data
+                         else 'e-stop released', task_id='none', step=0)
 
     def _on_task(self, msg: String) -> None:
         try:
             task = protocol.decode('task', msg.data)
         except protocol.SchemaError as exc:
             _aid, tid = protocol.best_effort_ids(msg.data)
-            self._status('rejected', str(exc), task_id=tid)
+            self._status('rejected', str(exc), task_id=tid, step=0)
             return
         self.start_task(task)
 
@@ -274,7 +291,8 @@ class ReasonerNode(Node):
             task = protocol.decode('task', text) if text.startswith('{') else protocol.validate(
                 'task', {'task_id': f'task-{self.boot_id}', 'instruction': text})
         except (OSError, protocol.SchemaError) as exc:
-            self._status('rejected', str(exc), task_id='initial')
+            self._status('rejected', str(exc), task_id='initial', step=0)
+            self._failed_task = True
             self._maybe_exit()
             return
         if self.p['initial_task_type'] and 'task_type' not in task:
@@ -287,14 +305,19 @@ class ReasonerNode(Node):
         """Start ``task`` on the worker thread; reject it while another task runs."""
         if self._task is not None:
             self._status('rejected', f'busy with task {self._task["task_id"]}',
-                         task_id=task['task_id'])
+                         task_id=task['task_id'], step=0)
             return False
-        self._task, self._step = task, 0
+        if self._estopped:
+            self._status('rejected', 'e-stop is active; release it (estop false) first',
+                         task_id=task['task_id'], step=0)
+            return False
+        run_id = uuid.uuid4().hex[:8]
+        self._task, self._step, self._run_id = task, 0, run_id
         self.abort.clear()
         # the whole task rides on 'accepted', so a bag holds it even when it never crossed
         # the task topic (initial_task, a service call)
         self._status('accepted', task['instruction'], task_id=task['task_id'], task=task)
-        self._worker = threading.Thread(target=self._run_task, args=(task,),
+        self._worker = threading.Thread(target=self._run_task, args=(task, run_id),
                                         name='reasoner-episode', daemon=True)
         self._worker.start()
         return True
@@ -365,10 +388,11 @@ class ReasonerNode(Node):
         task = self._task or {}
         thought = extract_thought(raw)
         self._step = step
+        self.decision_step = step
         self.get_logger().info(f'[step {step}] thought: {thought.strip()}')
         self.pub_thought.publish(json_msg('thought', {
             'task_id': task.get('task_id', 'unknown'), 'step': step, 'thought': thought,
-            'raw': raw}))
+            'raw': raw, 'run_id': self._run_id}))
 
     def _wait_for_recorder(self) -> None:
         """Give a bag recorder time to match the step topics, so the bag has the whole task.
@@ -387,21 +411,22 @@ class ReasonerNode(Node):
         if limit > 0:
             self.get_logger().warning('no recorder matched the step topics in time')
 
-    def _run_task(self, task: dict[str, Any]) -> None:
+    def _run_task(self, task: dict[str, Any], run_id: str) -> None:
         tid = task['task_id']
-        run_dir = self._run_dir()
+        run_dir = self._run_dir(tid, run_id)
         state, message, success, record = 'error', '', False, None
         try:
             self._wait_for_recorder()
             self._status('running', 'episode started', task_id=tid)
-            env = RosStepEnvironment(self, task)
+            env = RosStepEnvironment(self, task, run_id)
             max_steps = int(self.p['max_steps']) or None
             config = LoopConfig(parser_mode=self.p['parser_mode'], max_steps=max_steps,
                                 step_timeout_s=float(self.p['step_timeout_s']) or None)
             record = run_episode(_ThoughtTap(self.policy, self._on_output), env,
                                  task['instruction'], task.get('task_type', ''),
                                  config=config, seed=task.get('seed'),
-                                 episode_id=tid.replace('/', '_'), scene=task.get('scene'))
+                                 episode_id=f'{tid}_{run_id}'.replace('/', '_'),
+                                 scene=task.get('scene'))
             success = record.terminated_by == 'end' and bool(record.end_success)
             state = 'succeeded' if success else 'failed'
             message = f'ended by {record.terminated_by} after {record.step_count} steps'
@@ -414,16 +439,19 @@ class ReasonerNode(Node):
             message = f'{type(exc).__name__}: {exc}'
         self.get_logger().info(f'task {tid}: {state} ({message})')
         saved = self._save(record, run_dir) if record is not None else None
-        self._task = None
+        self._failed_task = not success
+        self._task = None  # free before the final status: a client may send the next at once
         self._status(state, message, task_id=tid, success=success,
-                     run_dir=str(saved) if saved else None)
+                     run_dir=str(saved) if saved else None, run_id=run_id)
         self._maybe_exit()
 
-    def _run_dir(self) -> Path:
+    def _run_dir(self, task_id: str, run_id: str) -> Path:
+        """``run_dir`` when set (one task per launch), else a new folder per task run."""
         if self.p['run_dir']:
             return Path(self.p['run_dir'])
         stamp = _dt.datetime.now().strftime('%Y%m%d_%H%M%S_%f')
-        return Path(self.p['runs_dir']) / stamp
+        safe = ''.join(c if c.isalnum() or c in '-_.' else '_' for c in task_id)[:64]
+        return Path(self.p['runs_dir']) / f'{stamp}_{safe}_{run_id}'
 
     def _save(self, record: Any, run_dir: Path) -> Path | None:
         if not self.p['save_episodes']:
@@ -450,6 +478,11 @@ class ReasonerNode(Node):
             self.get_logger().info('task done; exiting (exit_after_task)')
             rclpy.try_shutdown(context=self.context)
 
+    @property
+    def exit_code(self) -> int:
+        """With ``exit_after_task``: 1 when the task did not succeed, else 0."""
+        return 1 if self.p['exit_after_task'] and self._failed_task else 0
+
     # ------------------------------------------------------------ status
     def _heartbeat(self) -> None:
         task = self._task
@@ -457,10 +490,16 @@ class ReasonerNode(Node):
             self._status('heartbeat', 'running', task_id=task['task_id'])
 
     def _status(self, state: str, message: str, *, task_id: str, success: bool | None = None,
-                run_dir: str | None = None, task: dict[str, Any] | None = None) -> None:
+                run_dir: str | None = None, task: dict[str, Any] | None = None,
+                step: int | None = None, run_id: str | None = None) -> None:
+        """Publish a status; without ``step``, it is about the current run (its step, run id)."""
         payload: dict[str, Any] = {'task_id': task_id or 'unknown', 'state': state,
-                                   'step': self._step, 'message': message,
-                                   'boot_id': self.boot_id}
+                                   'step': self._step if step is None else step,
+                                   'message': message, 'boot_id': self.boot_id}
+        if run_id is None and step is None and self._task is not None:
+            run_id = self._run_id
+        if run_id:
+            payload['run_id'] = run_id
         if success is not None:
             payload['success'] = success
         if run_dir:
