@@ -35,6 +35,7 @@ class ReplayStep:
     action: str = ''
     result: str = ''
     success: bool | None = None
+    number: int | None = None  # the episode loop's step number (None: the row index)
 
 
 @dataclass(frozen=True)
@@ -47,13 +48,17 @@ class ReplayPaths:
 
 def steps_from_record(record: object) -> list[ReplayStep]:
     """Turn an ``EpisodeRecord`` into replay rows (the ``init`` frame first)."""
+    from ego_reasoner_ros.core.loop import step_numbers
+
     rows = [ReplayStep(images=list(getattr(record, 'initial_images', [])), action='init',
-                       result='initial view', success=True)]
-    for step in getattr(record, 'steps', []):
+                       result='initial view', success=True, number=0)]
+    steps = list(getattr(record, 'steps', []))
+    numbers = step_numbers(record) if steps else []
+    for step, number in zip(steps, numbers):
         action = str(step.action) if step.action is not None else '(invalid reply)'
         rows.append(ReplayStep(images=list(step.images), thought=step.thought or '',
                                action=action, result=step.feedback or '',
-                               success=step.success))
+                               success=step.success, number=number))
     return rows
 
 
@@ -69,6 +74,7 @@ def render_html(steps: Sequence[ReplayStep], *, title: str = 'Episode replay') -
     """Return a self-contained HTML page for ``steps``."""
     rows = []
     for i, st in enumerate(steps):
+        i = i if st.number is None else st.number
         imgs = ''.join(f'<img src="data:image/png;base64,{_png_b64(im)}" alt="step {i}">'
                        for im in st.images) or '<div class="noimg">no new frame</div>'
         mark = '' if st.success is None else ('ok' if st.success else 'fail')
@@ -114,7 +120,8 @@ def write_gif(steps: Sequence[ReplayStep], path: str | Path, *,
         draw = ImageDraw.Draw(canvas)
         x, y, line_h = shot.width + 8, 6, 12
         colour = (0, 110, 0) if st.success else (170, 0, 0) if st.success is False else (0, 0, 0)
-        draw.text((x, y), f'step {i}: {st.action}'[:60], fill=colour)
+        draw.text((x, y), f'step {i if st.number is None else st.number}: {st.action}'[:60],
+                  fill=colour)
         y += line_h + 2
         for line in _wrap(st.result, 56)[:3]:
             draw.text((x, y), line, fill=(90, 90, 90))

@@ -34,6 +34,10 @@ TINY_PRESET_NAME = 'tiny'
 _MARKER = 'ego_reasoner_tiny.json'
 
 
+#: ``max_new_tokens`` in a tiny model's ``generation_config.json``.
+TINY_MAX_NEW_TOKENS = 128
+
+
 @dataclass
 class TinyConfig:
     """Sizes of the tiny model.
@@ -198,6 +202,8 @@ def build_tiny(out_dir: str | os.PathLike, corpus_texts: Iterable[str] = (), *,
     model.generation_config.eos_token_id = model_config.text_config.eos_token_id
     model.generation_config.pad_token_id = model_config.text_config.pad_token_id
     model.generation_config.do_sample = False
+    # the budget tiny models are evaluated with; fine-tunes inherit it through save_pretrained
+    model.generation_config.max_new_tokens = TINY_MAX_NEW_TOKENS
     model.save_pretrained(out)
     processor.save_pretrained(out)
     n_params = sum(p.numel() for p in model.parameters())

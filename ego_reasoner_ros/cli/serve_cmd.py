@@ -30,7 +30,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                        help='id reported by /v1/models (default: --model)')
     serve.add_argument('--max-pixels', type=int, default=None,
                        help='per-image pixel budget (e.g. 351232)')
-    serve.add_argument('--max-new-tokens', type=int, default=1024)
+    serve.add_argument('--max-new-tokens', type=int, default=None,
+                       help="default budget of a request without max_tokens (default: the "
+                            "checkpoint's generation_config.json, else 1024)")
     serve.add_argument('--device', default='cpu', help='cpu, cuda, cuda:0 or auto')
     serve.add_argument('--dtype', default='auto')
     serve.add_argument('--threads', type=int, default=None, help='torch threads')

@@ -181,6 +181,22 @@ class StepTimeoutError(EgoReasonerError, TimeoutError):
 OnStep = Callable[[StepRecord, EpisodeRecord], None]
 
 
+def step_numbers(record: EpisodeRecord) -> list[int]:
+    """The loop's step number of every entry of ``record.steps``.
+
+    It is the ``step`` of the :class:`PolicyInput` that produced the entry: ``init`` is step
+    0, every executed action (an unknown object's failed step included) moves the count on,
+    and an invalid reply shares its number with the decision that follows it. Logs, replays
+    and bags use this one numbering.
+    """
+    numbers, current = [], 1
+    for step in record.steps:
+        numbers.append(current)
+        if step.executed:
+            current += 1
+    return numbers
+
+
 def run_episode(policy: Policy, env: StepEnvironment, instruction: str, task_type: str = '', *,
                 config: LoopConfig | None = None, builder: PromptBuilder | None = None,
                 seed: int | None = None, world: object | None = None,

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 import functools
 import hashlib
 import logging
@@ -41,12 +41,29 @@ from ego_reasoner_ros.core.prompts import load_prompt_config
 logger = logging.getLogger(__name__)
 
 
+#: The generation budget of a checkpoint that states none.
+DEFAULT_MAX_NEW_TOKENS = 1024
+
+
+def resolve_model_defaults(settings: GenerationSettings, model: Any) -> GenerationSettings:
+    """Fill what ``settings`` leaves open from the checkpoint's ``generation_config``."""
+    if settings.max_new_tokens is not None:
+        return settings
+    saved = getattr(getattr(model, 'generation_config', None), 'max_new_tokens', None)
+    budget = int(saved) if isinstance(saved, int) and saved > 0 else DEFAULT_MAX_NEW_TOKENS
+    logger.info('max_new_tokens %d (%s)', budget,
+                "the checkpoint's generation_config" if saved else 'default')
+    return replace(settings, max_new_tokens=budget)
+
+
 @dataclass
 class GenerationSettings:
     """Sampling settings; the defaults decode greedily.
 
     Attributes:
-        max_new_tokens: generation budget per decision.
+        max_new_tokens: generation budget per decision; None takes the checkpoint's own
+            (``max_new_tokens`` in its ``generation_config.json``: the budget it was measured
+            with), else :data:`DEFAULT_MAX_NEW_TOKENS`.
         do_sample: sample instead of taking the argmax; implied by ``temperature > 0``.
         temperature: softmax temperature when sampling.
         top_k: keep the k most likely tokens (0 keeps all).
@@ -55,7 +72,7 @@ class GenerationSettings:
         seed: seed of the sampler (None: torch's global generator).
     """
 
-    max_new_tokens: int = 1024
+    max_new_tokens: int | None = None
     do_sample: bool = False
     temperature: float = 0.0
     top_k: int = 0
@@ -64,7 +81,7 @@ class GenerationSettings:
     seed: int | None = None
 
     def __post_init__(self) -> None:
-        if self.max_new_tokens < 1:
+        if self.max_new_tokens is not None and self.max_new_tokens < 1:
             raise ValueError(f'max_new_tokens must be >= 1, got {self.max_new_tokens}')
         if self.temperature < 0:
             raise ValueError(f'temperature must be >= 0, got {self.temperature}')
@@ -323,7 +340,7 @@ class HFEngine:
         self.torch = require('torch', purpose='the hf backend')
         self.model = model
         self.processor = processor
-        self.settings = settings or GenerationSettings()
+        self.settings = resolve_model_defaults(settings or GenerationSettings(), model)
         self.reuse_prefix = reuse_prefix
         tok = processor.tokenizer
         self.stop_ids = {i for i in (tok.convert_tokens_to_ids('<|im_end|>'),
@@ -573,6 +590,7 @@ class HFEngine:
         """Generate the assistant reply to ``messages`` (the full conversation so far)."""
         settings = (settings or self.settings).updated(**overrides) if overrides \
             else (settings or self.settings)
+        settings = resolve_model_defaults(settings, self.model)
         with self._lock, self.torch.inference_mode():
             return self._generate(messages, settings)
 
