@@ -69,7 +69,7 @@ def default_dest(manifest: dict[str, Any] | None = None) -> Path:
 
 
 def _shared_copy() -> Path:
-    return Path(__file__).resolve().parents[2] / 'shared' / 'data' / 'embodiedbench'
+    return Path(__file__).resolve().parents[3] / 'shared' / 'data' / 'embodiedbench'
 
 
 def _check(path: Path, origin: str) -> Path:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 import math
-import re
 import string
 import threading
 from typing import Any
@@ -30,7 +29,6 @@ from typing import Any
 import numpy as np
 
 from ego_reasoner_ros.sim_bridge.alfred import CAMERA_HEIGHT_OFFSET, AlfredWorld
-from ego_reasoner_ros.sim_bridge.geometry import AgentPose
 from ego_reasoner_ros.sim_bridge.scene import Scene, find_scene, load_scene
 from ego_reasoner_ros.training.eb_alfred.data import Episode
 from ego_reasoner_ros.training.eb_alfred.goals import goal_conditions
@@ -111,16 +109,15 @@ class EBAlfredEnv:
         return {'head_rgb': self.frame() if self.render else None, 'actions': self.actions}
 
     def frame(self) -> np.ndarray:
-        """The embedded camera's current view (box rendering)."""
-        from ego_reasoner_ros.sim_bridge.colors import colors_for
-        from ego_reasoner_ros.sim_bridge.render import BoxRenderer
+        """The embedded camera's current view (the embedded simulator's box rendering)."""
+        from ego_reasoner_ros.sim_bridge import render as render_mod
+        from ego_reasoner_ros.sim_bridge.embedded import render_world
 
         w = self._require()
         if self._renderer is None:
-            self._renderer = BoxRenderer()
-        bmin, bmax, types, _ = w.render_arrays()
-        return self._renderer.render(bmin, bmax, colors_for(types), w.pose, self.resolution,
-                                     self.resolution, w.fov)
+            self._renderer = render_mod.BoxRenderer()
+        res = render_world(w, self._renderer, w.pose, self.resolution, self.resolution, w.fov)
+        return res.rgb
 
     def _require(self) -> AlfredWorld:
         if self.world is None:
@@ -515,11 +512,3 @@ class EBAlfredEnv:
         ok, _ = w.slice(oid)
         self._dirty()
         return '' if ok else self.spec.message('slice.failed')
-
-
-def pose_of(env: EBAlfredEnv) -> AgentPose:
-    """The agent's pose (for tests and the ROS bridge)."""
-    return env._require().pose
-
-
-_ID_RE = re.compile(r'^[A-Za-z]+\|')
