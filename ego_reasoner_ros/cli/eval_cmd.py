@@ -39,7 +39,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     ev.add_argument('--policy', required=True,
                     help='policy spec: expert, expert:K, sweep, sweep:P, random, heuristic, '
                          'hf:PATH, ...')
-    ev.add_argument('--tasks', required=True, help='task file (test_809.json format)')
+    ev.add_argument('--tasks', default=None,
+                    help='task file (test_809.json format; required for --benchmark er)')
     ev.add_argument('--scenes', required=True, help='scenes folder (<room>/<FloorPlanN>/)')
     ev.add_argument('--out', required=True, help='output folder')
     ev.add_argument('--agent-positions', default=None,
@@ -73,6 +74,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     ev.add_argument('--no-plots', action='store_true', help='skip the PNG plots')
     ev.add_argument('--no-progress', action='store_true',
                     help='no progress bar and no progress lines')
+    from ego_reasoner_ros.training.eb_alfred.cli import add_eb_arguments
+
+    add_eb_arguments(ev)  # --benchmark eb-alfred and its options
     ev.set_defaults(func=run_eval)
 
     merge = subparsers.add_parser(
@@ -115,6 +119,13 @@ def _headline(summary: dict[str, Any]) -> str:
 
 def run_eval(args: argparse.Namespace) -> int:
     """The ``eval`` command: 0 done, 1 the run failed, 2 bad input (nothing run)."""
+    if getattr(args, 'benchmark', 'er') == 'eb-alfred':
+        from ego_reasoner_ros.training.eb_alfred.cli import run_eb_eval
+
+        return run_eb_eval(args)
+    if not args.tasks:
+        print('error: --tasks is required for the ER benchmark', file=sys.stderr)
+        return EXIT_BAD_INPUT
     import ego_reasoner_ros.training.policies  # noqa: F401  (registers expert/random/...)
     from ego_reasoner_ros.training.evaluate import EvalConfig, evaluate, parse_shard
 
