@@ -12,6 +12,9 @@ PIP := $(PY) -m pip
 # (for example TORCH_INDEX=https://download.pytorch.org/whl/cpu).
 TORCH_INDEX ?=
 TORCH_INDEX_ARG := $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX),)
+# The reasoner's policy in `make demo`: the shipped learned model (greedy decoding); the
+# scripted expert is `make demo POLICY=expert`.
+POLICY ?= hf:models/ego-reasoner-tiny
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt constraints.txt setup.py | sha256sum | cut -c1-16)
 
 .PHONY: venv demo test lint bench clean-venv
@@ -28,7 +31,7 @@ $(STAMP):
 	@touch $@
 
 demo: venv
-	$(VENV)/bin/ego-reasoner launch sim --record
+	$(VENV)/bin/ego-reasoner launch sim --record --policy $(POLICY)
 
 test: venv
 	$(PY) -m pytest -q
