@@ -156,7 +156,7 @@ class TaskFeeder:
         from rclpy.executors import SingleThreadedExecutor
         from std_msgs.msg import String
 
-        from ego_reasoner_ros.nodes.sim_bridge_node import JSON_QOS
+        from ego_reasoner_ros.nodes.qos import JSON_QOS
         self.ctx = rclpy.Context()
         rclpy.init(context=self.ctx)
         self.node = rclpy.create_node('flywheel_feeder', context=self.ctx)

@@ -108,7 +108,7 @@ def run(args: argparse.Namespace) -> dict:
     """Start recorder and publisher, stop the recorder, compare counts."""
     sys.path.insert(0, str(REPO))
     from ego_reasoner_ros.nodes import dds
-    from ego_reasoner_ros.training import bagio
+    from ego_reasoner_ros.runtime import bagio
 
     domain = dds.choose_domain_id()
     env = dds.localhost_env(domain, mode='test')

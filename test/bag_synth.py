@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ego_reasoner_ros.training import bagio
+from ego_reasoner_ros.runtime import bagio
 
 SCENE_TYPES = ['CounterTop', 'Apple', 'Fridge', 'Cabinet']
 TOPICS = {

@@ -89,7 +89,7 @@ class RobotGraph:
         self.probe = Probe(f'robot_probe_{int(time.time() * 1000) % 100000}')
         from std_msgs.msg import String
 
-        from ego_reasoner_ros.nodes.sim_bridge_node import JSON_QOS
+        from ego_reasoner_ros.nodes.qos import JSON_QOS
         self._String = String
         self.pub_approval = self.probe.node.create_publisher(String, 'executor/approval',
                                                              JSON_QOS)

@@ -69,7 +69,7 @@ class Probe:
         from rclpy.executors import SingleThreadedExecutor
         from std_msgs.msg import Bool, String
 
-        from ego_reasoner_ros.nodes.sim_bridge_node import JSON_QOS
+        from ego_reasoner_ros.nodes.qos import JSON_QOS
         self.ctx = rclpy.Context()
         rclpy.init(context=self.ctx)
         self.node = rclpy.create_node(name, context=self.ctx)

@@ -20,7 +20,8 @@ pytest.importorskip('rosbags')
 
 from bag_synth import DEFAULT_PLAN, Clock, add_topics, frame_pixels, string_cdr, write_episode  # noqa: E402, I001
 from ego_reasoner_ros.core.episode import EpisodeRecord  # noqa: E402
-from ego_reasoner_ros.training import bag2data, bagio  # noqa: E402
+from ego_reasoner_ros.runtime import bagio  # noqa: E402
+from ego_reasoner_ros.training import bag2data  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent

@@ -17,7 +17,7 @@ pytest.importorskip('mcap')
 pytest.importorskip('rosbags')
 
 from bag_synth import Clock, add_topics, frame_pixels, image_cdr, string_cdr, TOPICS  # noqa: E402, I001
-from ego_reasoner_ros.training import bagio  # noqa: E402
+from ego_reasoner_ros.runtime import bagio  # noqa: E402
 
 
 def _write(path: Path, n: int, **cfg) -> dict[str, int]:

@@ -142,7 +142,7 @@ def test_semantic_map_coffee_scenario():
 
 # ------------------------------------------------------------------ replay
 def test_replay_writes_html_and_gif(tmp_path):
-    from ego_reasoner_ros.training.replay import ReplayStep, write_replay
+    from ego_reasoner_ros.runtime.replay import ReplayStep, write_replay
     img = np.zeros((24, 32, 3), np.uint8)
     img[:, :16] = 255
     steps = [ReplayStep([img], '', 'init', 'initial view', True),

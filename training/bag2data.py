@@ -77,7 +77,7 @@ from ego_reasoner_ros.core.parser import (
     parse_action,
 )
 from ego_reasoner_ros.core.prompts import PROMPT_VERSION, PromptBuilder
-from ego_reasoner_ros.training import bagio
+from ego_reasoner_ros.runtime import bagio
 
 logger = logging.getLogger(__name__)
 

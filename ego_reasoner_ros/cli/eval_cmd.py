@@ -74,7 +74,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     ev.add_argument('--no-plots', action='store_true', help='skip the PNG plots')
     ev.add_argument('--no-progress', action='store_true',
                     help='no progress bar and no progress lines')
-    from ego_reasoner_ros.training.eb_alfred.cli import add_eb_arguments
+    from ego_reasoner_ros.cli.eb_alfred_cmd import add_eb_arguments
 
     add_eb_arguments(ev)  # --benchmark eb-alfred and its options
     ev.set_defaults(func=run_eval)
@@ -120,7 +120,7 @@ def _headline(summary: dict[str, Any]) -> str:
 def run_eval(args: argparse.Namespace) -> int:
     """The ``eval`` command: 0 done, 1 the run failed, 2 bad input (nothing run)."""
     if getattr(args, 'benchmark', 'er') == 'eb-alfred':
-        from ego_reasoner_ros.training.eb_alfred.cli import run_eb_eval
+        from ego_reasoner_ros.cli.eb_alfred_cmd import run_eb_eval
 
         return run_eb_eval(args)
     if not args.tasks:

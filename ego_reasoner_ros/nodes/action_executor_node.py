@@ -22,7 +22,6 @@ from typing import Any
 
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.node import Node
-from rclpy.qos import QoSProfile, ReliabilityPolicy
 from std_msgs.msg import Bool, String
 
 from ego_reasoner_ros.core.actions import Action
@@ -38,7 +37,7 @@ from ego_reasoner_ros.nodes.executor_backends import (
     manipulation_params,
 )
 from ego_reasoner_ros.nodes.safety import ApprovalGate, SafetyConfig, SafetyGate
-from ego_reasoner_ros.nodes.sim_bridge_node import JSON_QOS
+from ego_reasoner_ros.nodes.qos import ESTOP_QOS, JSON_QOS
 
 PARAMS: dict[str, Any] = {
     'backend': 'sim',                  # sim | robot
@@ -59,7 +58,6 @@ PARAMS: dict[str, Any] = {
     'move_forward_m': 0.25,
     'manipulation_verbs': ['pickup', 'put', 'put in', 'toggle', 'open', 'close'],
 }
-ESTOP_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 
 
 def _nonempty(values: list[str]) -> list[str]:

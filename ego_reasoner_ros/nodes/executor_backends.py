@@ -88,7 +88,7 @@ class SimBackend(Backend):
         from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
         from std_msgs.msg import String
 
-        from ego_reasoner_ros.nodes.sim_bridge_node import JSON_QOS
+        from ego_reasoner_ros.nodes.qos import JSON_QOS
         self._node = node
         self._lock = threading.Lock()
         self._waiting: dict[str, threading.Event] = {}

@@ -39,7 +39,7 @@ from ego_reasoner_ros.core.policy import (Policy, PolicyInput, PolicyWrapper, Sc
 from ego_reasoner_ros.nodes import protocol
 from ego_reasoner_ros.nodes.common import declare, run_node
 from ego_reasoner_ros.nodes.conversions import json_msg, msg_to_image, stamp_to_ns
-from ego_reasoner_ros.nodes.sim_bridge_node import IMAGE_QOS, JSON_QOS, LATCHED_QOS
+from ego_reasoner_ros.nodes.qos import IMAGE_QOS, JSON_QOS, LATCHED_QOS
 from ego_reasoner_ros.nodes.world_mirror import WorldMirror
 
 PARAMS: dict[str, Any] = {
@@ -457,7 +457,7 @@ class ReasonerNode(Node):
         if not self.p['save_episodes']:
             return None
         try:
-            from ego_reasoner_ros.training.replay import write_replay
+            from ego_reasoner_ros.runtime.replay import write_replay
             run_dir.mkdir(parents=True, exist_ok=True)
             record.save(run_dir / 'episode', overwrite=True)
             paths = write_replay(record, run_dir)

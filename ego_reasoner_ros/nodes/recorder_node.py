@@ -10,7 +10,7 @@ Run::
 Subscribes raw (serialized bytes, no deserialization) to the camera, ``camera/camera_info``,
 ``task``, ``reasoner/thought``, ``reasoner/action``, ``executor/result``, ``reasoner/status``
 and ``verdict`` (plus ``extra_topics`` given as ``name:pkg/msg/Type``) and hands the bytes
-to :class:`~ego_reasoner_ros.training.bagio.QueuedBagWriter`, whose thread writes chunked
+to :class:`~ego_reasoner_ros.runtime.bagio.QueuedBagWriter`, whose thread writes chunked
 MCAP files (``<out_dir>/<bag_name>/``). Step topics use a reliable KEEP_LAST(``json_depth``)
 subscription, the camera a reliable one of depth ``image_depth`` (``best_effort`` for
 cameras that only offer it). SIGINT/SIGTERM close the bag cleanly (``metadata.yaml``); a
@@ -38,7 +38,7 @@ from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import String
 
 from ego_reasoner_ros.nodes.common import declare, run_node
-from ego_reasoner_ros.training.bagio import BagWriterConfig, QosSpec, QueuedBagWriter
+from ego_reasoner_ros.runtime.bagio import BagWriterConfig, QosSpec, QueuedBagWriter
 
 LOG = logging.getLogger(__name__)
 

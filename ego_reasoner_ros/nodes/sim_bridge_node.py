@@ -24,7 +24,6 @@ from typing import Any
 import numpy as np
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.node import Node
-from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import String
 
@@ -33,6 +32,7 @@ from ego_reasoner_ros.core.errors import DataError
 from ego_reasoner_ros.nodes import protocol
 from ego_reasoner_ros.nodes.common import StampSource, declare, run_node
 from ego_reasoner_ros.nodes.conversions import camera_info, image_to_msg, json_msg
+from ego_reasoner_ros.nodes.qos import IMAGE_QOS, JSON_QOS, LATCHED_QOS
 
 # The embedded generated kitchen that ``ego-reasoner launch sim`` (``make demo``) also uses:
 # it needs no data download.
@@ -56,11 +56,6 @@ PARAMS: dict[str, Any] = {
     'publish_world_state': False,   # debug/world_state, for the expert policy only
     'reset_on_start': True,
 }
-
-IMAGE_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
-LATCHED_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
-                         durability=DurabilityPolicy.TRANSIENT_LOCAL)
-JSON_QOS = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
 
 
 def build_sim(params: dict[str, Any]) -> Any:

@@ -5,7 +5,7 @@
 ROS-free. Takes an :class:`~ego_reasoner_ros.core.episode.EpisodeRecord` or a plain list of
 :class:`ReplayStep`. The HTML page is self-contained (frames inlined as base64 PNG)::
 
-    from ego_reasoner_ros.training.replay import write_replay
+    from ego_reasoner_ros.runtime.replay import write_replay
     paths = write_replay(record, 'runs/2026-01-01_120000')
 """
 
