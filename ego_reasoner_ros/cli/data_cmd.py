@@ -53,6 +53,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                'second run downloads nothing.\nOffline: git clone the upstream repository, '
                'check out the pinned commit and\npass --from-dir CLONE to convert it without '
                'network access.')
+    fetch.add_argument('dataset', nargs='?', choices=('er', 'eb-alfred'), default='er',
+                       help='er (default: the Embodied-Reasoner data) or eb-alfred (the '
+                            'EB-ALFRED episodes, prompts and interface source files)')
     fetch.add_argument('--dest', type=Path, default=None,
                        help='target folder (default: the user cache folder of the commit)')
     fetch.add_argument('--base-url', default=None,
@@ -105,19 +108,32 @@ def run_fetch(args: argparse.Namespace) -> int:
     if args.from_dir is not None and args.base_url is not None:
         print('error: --from-dir and --base-url are exclusive', file=sys.stderr)
         return EXIT_ERROR
+    eb = getattr(args, 'dataset', 'er') == 'eb-alfred'
     try:
-        manifest = data_store.load_manifest()
+        if eb:
+            from ego_reasoner_ros.training.eb_alfred import data as eb_data
+
+            manifest = eb_data.load_manifest()
+            dest = args.dest if args.dest is not None else eb_data.default_dest(manifest)
+        else:
+            manifest = data_store.load_manifest()
+            dest = args.dest
         path = data_store.fetch(
-            args.dest, args.base_url, manifest=manifest, from_dir=args.from_dir,
+            dest, args.base_url, manifest=manifest, from_dir=args.from_dir,
             workers=args.workers, progress=not args.no_progress, timeout=args.timeout,
             retries=args.retries, force=args.force)
     except (DataError, ValueError, OSError) as exc:
         print(f'error: {exc}', file=sys.stderr)
         return EXIT_ERROR
-    print(f'Embodied-Reasoner data is in {path}')
-    env_hint = data_store.default_dest(manifest)
-    if path != env_hint.absolute():
-        print(f'(not the default cache folder: export {data_store.ENV_VAR}={path})')
+    if eb:
+        print(f'EB-ALFRED data is in {path}')
+        if path != eb_data.default_dest(manifest).absolute():
+            print(f'(not the default cache folder: export {eb_data.ENV_VAR}={path})')
+    else:
+        print(f'Embodied-Reasoner data is in {path}')
+        env_hint = data_store.default_dest(manifest)
+        if path != env_hint.absolute():
+            print(f'(not the default cache folder: export {data_store.ENV_VAR}={path})')
     print(json.dumps({'path': str(path), 'n_files': len(manifest['files']),
                       'commit': manifest['commit']}))
     return 0

@@ -98,6 +98,8 @@ class ManifestEntry:
     upstream: str
     sha256: str
     size: int
+    #: the local path when the manifest names one (``"local"``); else ``local_path_for``.
+    target: str | None = None
 
     def __post_init__(self) -> None:
         if len(self.sha256) != 64 or any(c not in '0123456789abcdef' for c in self.sha256):
@@ -108,6 +110,8 @@ class ManifestEntry:
     @property
     def local(self) -> str:
         """The relative path of this file in the local layout."""
+        if self.target is not None:
+            return local_path_for(self.target)  # the same safety checks
         return local_path_for(self.upstream)
 
 
@@ -142,7 +146,8 @@ def validate_manifest(manifest: Mapping[str, Any]) -> list[ManifestEntry]:
     seen_local: dict[str, str] = {}
     for upstream, meta in sorted(files.items()):
         try:
-            entry = ManifestEntry(str(upstream), str(meta['sha256']).lower(), int(meta['bytes']))
+            entry = ManifestEntry(str(upstream), str(meta['sha256']).lower(), int(meta['bytes']),
+                                  str(meta['local']) if meta.get('local') else None)
         except (KeyError, TypeError, ValueError) as exc:
             raise DataError(f'manifest entry {upstream!r} is malformed: {exc}') from exc
         local = entry.local  # validates the path
@@ -439,7 +444,7 @@ def _write_stamps(staging: Path, manifest: Mapping[str, Any], source: str,
         'downloaded': downloaded,
     }
     (staging / STAMP_NAME).write_text(json.dumps(stamp, indent=1) + '\n', encoding='utf-8')
-    readme = (
+    readme = '\n'.join(manifest['readme']) + '\n' if manifest.get('readme') else (
         '# Embodied-Reasoner public data\n\n'
         f"Downloaded by `ego-reasoner data fetch` from github.com/{manifest['repository']} at "
         f"commit {manifest['commit']} ({stamp['fetched_at']}); every file was checked against "

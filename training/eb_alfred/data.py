@@ -132,3 +132,54 @@ def load_episode(root: Path | str, subset: str, index: int, entry: dict) -> Epis
 def load_episodes(root: Path | str, subset: str | None = None) -> list[Episode]:
     """Every episode the split files list (optionally one subset)."""
     return [load_episode(root, s, i, e) for s, i, e in load_split(root, subset)]
+
+
+def local_path(upstream: str) -> str:
+    """Where an upstream EB file goes in the local layout (the shared copy's)."""
+    parts = upstream.split('/')
+    if parts[:3] == ['embodiedbench', 'envs', 'eb_alfred'] and len(parts) > 3:
+        rest = parts[3:]
+        return '/'.join(['eb_alfred'] + (rest[1:] if rest[0] == 'data' else rest))
+    if parts[:3] == ['embodiedbench', 'evaluator', 'config']:
+        return '/'.join(['evaluator'] + parts[3:])
+    raise DataError(f'no local place for upstream file {upstream!r}')
+
+
+def source_local_path(upstream: str) -> str:
+    """``embodiedbench/envs/eb_alfred/utils.py`` -> ``source/envs__eb_alfred__utils.py``."""
+    return 'source/' + upstream.split('/', 1)[1].replace('/', '__')
+
+
+def derive_manifest(upstream_manifest: dict[str, Any], source_dir: Path | str) -> dict[str, Any]:
+    """The packaged manifest, derived from a shared copy.
+
+    Its ``upstream-manifest.json`` (hashes of the whole upstream set, withheld episodes
+    included) plus the hashes of its ``source/`` files; no data is copied.
+    """
+    files: dict[str, Any] = {}
+    for up, meta in sorted(upstream_manifest['files'].items()):
+        files[up] = {'sha256': meta['sha256'], 'bytes': int(meta['bytes']),
+                     'local': local_path(up)}
+    for path in sorted(Path(source_dir).iterdir()):
+        if not path.is_file():
+            continue
+        up = 'embodiedbench/' + path.name.replace('__', '/')
+        digest, size = data_store.sha256_file(path)
+        files[up] = {'sha256': digest, 'bytes': size, 'local': source_local_path(up)}
+    return {
+        'repository': upstream_manifest['repository'], 'commit': upstream_manifest['commit'],
+        'note': 'EB-ALFRED upstream files (episodes, splits, prompts, interface source) at the '
+                'pinned commit; sha256 and size only. Derived from the shared copy\'s '
+                'upstream-manifest.json plus its source/ files.',
+        'readme': [
+            '# EB-ALFRED data (EmbodiedBench)', '',
+            f"Downloaded by `ego-reasoner data fetch eb-alfred` from github.com/"
+            f"{upstream_manifest['repository']} at commit {upstream_manifest['commit']}; "
+            'every file was checked against its sha256. The episode files are ALFRED\'s '
+            '(MIT, `eb_alfred/LICENSE`); cite EmbodiedBench and ALFRED.', '',
+            '- `eb_alfred/splits/`: the six subsets', '- `eb_alfred/json_2.1.0/`: episodes',
+            '- `evaluator/`: prompt and in-context examples',
+            '- `source/`: the upstream files that define the interface',
+        ],
+        'files': files,
+    }

@@ -88,10 +88,13 @@ class EBAlfredEnv:
         self.id_to_name: dict[str, str] = {}
 
     # ------------------------------------------------------------------ episode
-    def reset(self, episode: Episode) -> dict[str, Any]:
-        """Rebuild the episode's initial state; return the first observation."""
+    def reset(self, episode: Episode, scene: Scene | None = None) -> dict[str, Any]:
+        """Rebuild the episode's initial state; return the first observation.
+
+        ``scene`` replaces the ER scene of the episode's floor plan (hand-built tests).
+        """
         traj = episode.traj
-        base = load_er_scene(self.scenes_dir, traj['scene']['floor_plan'])
+        base = scene or load_er_scene(self.scenes_dir, traj['scene']['floor_plan'])
         self.world = AlfredWorld(base, traj['scene'], width=self.resolution,
                                  height=self.resolution)
         self.episode = episode
