@@ -44,6 +44,7 @@ import tempfile
 import time
 from typing import Any
 
+from ego_reasoner_ros.core.progress import Progress
 from ego_reasoner_ros.core.actions import Action, Verb
 from ego_reasoner_ros.core.episode import EpisodeRecord
 from ego_reasoner_ros.core.errors import DataError, require
@@ -848,15 +849,8 @@ def run_datagen(cfg: DatagenConfig) -> dict[str, Any]:
     target = cfg.n if cfg.n is not None else len(tasks)
     todo = [t for t in tasks if episode_id_for(t, cfg.seed) not in kept | rejected]
     n_resumed = len(kept)
-    bar = None
-    if cfg.progress:
-        try:
-            from tqdm import tqdm
-
-            bar = tqdm(total=min(target, len(tasks)), initial=min(len(kept), target),
-                       desc='trajectories', unit='traj', dynamic_ncols=True)
-        except ImportError:
-            bar = None
+    bar = Progress(min(target, len(tasks)), 'datagen', unit='traj',
+                   done=min(len(kept), target), enabled=cfg.progress, counts_success=False)
     init_args = (str(cfg.out_dir), cfg.image_size, cfg.seed, cfg.rewrite_url, cfg.rewrite_model,
                  cfg.thought_style, cfg.failure_prob, cfg.expert, cfg.restate_task)
     pool = None
@@ -879,17 +873,17 @@ def run_datagen(cfg: DatagenConfig) -> dict[str, Any]:
             for res in results:
                 if res['kept']:
                     kept.add(res['id'])
-                    if bar is not None and len(kept) <= target:
+                    if len(kept) <= target:
                         bar.update(1)
                 else:
                     rejected.add(res['id'])
                     reasons[res['reason'].split(':')[0]] += 1
+                bar.note = f'{len(rejected)} rejected'
     finally:
         if pool is not None:
             pool.close()
             pool.join()
-        if bar is not None:
-            bar.close()
+        bar.close()
     # Keep the first N trajectories in task order; later extras are removed.
     ordered = sorted(kept, key=lambda i: order.get(i, 1 << 60))
     extra = ordered[target:]

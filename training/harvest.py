@@ -34,6 +34,7 @@ import shutil
 import time
 from typing import Any
 
+from ego_reasoner_ros.core.progress import Progress
 from ego_reasoner_ros.core.errors import DataError
 from ego_reasoner_ros.core.loop import EpisodeError
 from ego_reasoner_ros.core.prompts import PROMPT_CONFIG_FILE
@@ -156,15 +157,9 @@ def run_harvest(cfg: HarvestConfig) -> dict[str, Any]:
     done = _done(out)
     todo = [t for t in chosen if str(t['identity']) not in done]
     policy = make_policy(cfg.policy, **cfg.policy_kwargs) if todo else None
-    bar = None
-    if cfg.progress and todo:
-        try:
-            from tqdm import tqdm
-
-            bar = tqdm(total=len(chosen), initial=len(chosen) - len(todo), desc='harvest',
-                       unit='task', dynamic_ncols=True)
-        except ImportError:
-            bar = None
+    bar = Progress(len(chosen), 'harvest', done=len(chosen) - len(todo),
+                   successes=sum(int(r.get('success') or 0) for r in done.values()),
+                   enabled=cfg.progress and bool(todo))
     try:
         with (out / RESULTS_FILE).open('a', encoding='utf-8') as log:
             for entry in todo:
@@ -195,8 +190,7 @@ def run_harvest(cfg: HarvestConfig) -> dict[str, Any]:
                 log.write(json.dumps(row) + '\n')
                 log.flush()
                 done[row['identity']] = row
-                if bar is not None:
-                    bar.update(1)
+                bar.update(1, success=row.get('success'))
     finally:
         if bar is not None:
             bar.close()

@@ -294,8 +294,42 @@ def save_curves(log_history: list[dict[str, Any]], out_dir: str | os.PathLike,
     return written
 
 
+def progress_callback(tf: Any) -> Any:
+    """A ``TrainerCallback`` that reports steps done, the last loss, the rate and the ETA.
+
+    A bar on a terminal, progress lines in a log (``core.progress.Progress``).
+    """
+    from ego_reasoner_ros.core.progress import Progress
+
+    class _Progress(tf.TrainerCallback):
+        def __init__(self) -> None:
+            self.progress: Progress | None = None
+
+        def on_train_begin(self, args, state, control, **kwargs):
+            if state.is_world_process_zero:
+                self.progress = Progress(state.max_steps, 'train', unit='step',
+                                         done=state.global_step, counts_success=False)
+
+        def on_step_end(self, args, state, control, **kwargs):
+            if self.progress is not None:
+                self.progress.update(state.global_step - self.progress.done)
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if self.progress is not None and logs and 'loss' in logs:
+                self.progress.note = f'loss {float(logs["loss"]):.4f}'
+
+        def on_train_end(self, args, state, control, **kwargs):
+            if self.progress is not None:
+                self.progress.close()
+                self.progress = None
+
+    return _Progress()
+
+
 def keep_prompt_config(trainer: Any, cfg: TrainConfig) -> Any:
-    """Make checkpoints carry the dataset's prompt wording (``prompt_config.json``).
+    """Make checkpoints carry the dataset's prompt wording; report progress too.
+
+    Checkpoints get ``prompt_config.json``; :func:`progress_callback` reports the steps.
 
     The ``hf`` policy reads it back, so a model is always prompted the way it was trained.
     Returns the wording (None when the dataset records none: the default one).
@@ -303,10 +337,11 @@ def keep_prompt_config(trainer: Any, cfg: TrainConfig) -> Any:
     from ego_reasoner_ros.core.prompts import save_prompt_config
     from ego_reasoner_ros.training.train_data import prompt_config_of
 
+    tf = require('transformers', purpose='training')
+    trainer.add_callback(progress_callback(tf))
     wording = prompt_config_of(cfg.data)
     if wording is None:
         return None
-    tf = require('transformers', purpose='training')
 
     class _SavePromptConfig(tf.TrainerCallback):
         def on_save(self, args, state, control, **kwargs):

@@ -51,7 +51,7 @@ def run_harvest_cmd(args: argparse.Namespace) -> int:
         cfg = HarvestConfig(policy=args.policy, data=args.data, out_dir=args.out, n=args.n,
                             split=args.split, task_types=args.task_types, keep=args.keep,
                             seed=args.seed, policy_kwargs=parse_policy_args(args.policy_arg),
-                            progress=not args.no_progress and sys.stderr.isatty())
+                            progress=not args.no_progress)
         summary = run_harvest(cfg)
     except (ValueError, DataError) as exc:
         print(f'error: {exc}', file=sys.stderr)

@@ -45,11 +45,12 @@ class Progress:
         tty: draw a bar; None asks ``sys.stderr.isatty()``.
         enabled: False reports nothing at all.
         every_s: least seconds between two log lines when there is no bar.
+        counts_success: the line gives the share of successes so far.
     """
 
     def __init__(self, total: int, desc: str, *, unit: str = 'task', done: int = 0,
                  successes: int = 0, tty: bool | None = None, enabled: bool = True,
-                 every_s: float = 30.0) -> None:
+                 every_s: float = 30.0, counts_success: bool = True) -> None:
         if total < 0 or done < 0:
             raise ValueError('total and done must be >= 0')
         self.total, self.desc, self.unit = total, desc, unit
@@ -57,6 +58,8 @@ class Progress:
         self._start_done = done
         self.enabled = enabled
         self.every_s = every_s
+        self.counts_success = counts_success
+        self.note = ''  # extra text for the line (a training loss, say)
         self._started = time.monotonic()
         self._last_log = self._started
         self._bar: Any = None
@@ -80,8 +83,10 @@ class Progress:
         """The progress line as logged."""
         pct = 100.0 * self.done / self.total if self.total else 100.0
         text = f'{self.desc}: {self.done}/{self.total} ({pct:.1f}%)'
-        if self.done:
+        if self.done and self.counts_success:
             text += f', success {100.0 * self.successes / self.done:.1f}%'
+        if self.note:
+            text += f', {self.note}'
         rate = self.rate
         text += f', {rate:.2f} {self.unit}/s'
         left = self.total - self.done
@@ -100,7 +105,7 @@ class Progress:
             return
         if self._bar is not None:
             self._bar.update(n)
-            if self.done:
+            if self.done and self.counts_success:
                 self._bar.set_postfix(success=f'{100.0 * self.successes / self.done:.1f}%',
                                       refresh=False)
             return
