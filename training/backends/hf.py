@@ -111,6 +111,10 @@ class GenerationSettings:
         return GenerationSettings(**data)
 
 
+class PromptTooLongError(ValueError):
+    """The prompt (plus the generation budget) does not fit the engine's token limits."""
+
+
 @dataclass
 class GenerationResult:
     """One decision's text and accounting.
@@ -223,6 +227,19 @@ def image_key(image: Any) -> tuple:
     raise TypeError(f'expected an ndarray, PIL image or path, got {type(image).__name__}')
 
 
+def _cache_nbytes(cache: Any) -> int:
+    """Bytes of the key/value tensors of a ``DynamicCache`` (buffers' spare capacity too)."""
+    total = 0
+    for layer in getattr(cache, 'layers', None) or []:
+        names = ('_kbuf', '_vbuf') if getattr(layer, '_kbuf', None) is not None \
+            else ('keys', 'values')
+        for name in names:
+            t = getattr(layer, name, None)
+            if hasattr(t, 'element_size') and hasattr(t, 'numel'):
+                total += int(t.numel()) * int(t.element_size())
+    return total
+
+
 @functools.lru_cache(maxsize=1)
 def _buffered_layer_class() -> type:
     """A ``DynamicLayer`` that appends into spare capacity instead of concatenating.
@@ -333,6 +350,11 @@ class HFEngine:
     grid_cache_size = 4096
     #: Append decoded keys/values into spare capacity instead of re-concatenating.
     buffered_cache = True
+    #: Refuse prompts longer than this (None: the model's context only).
+    max_prompt_tokens: int | None = None
+    #: Keep the conversation's KV cache for the next call only while it holds at most this
+    #: many bytes (None: unbounded).
+    max_cache_bytes: int | None = None
     _TURN_MARKER = '<|im_start|>'
 
     def __init__(self, model: Any, processor: Any, settings: GenerationSettings | None = None,
@@ -387,6 +409,31 @@ class HFEngine:
     def cached_tokens(self) -> int:
         """Tokens whose keys and values are cached."""
         return int(self._cached_ids.shape[0])
+
+    @property
+    def context_tokens(self) -> int | None:
+        """The model's context length (``max_position_embeddings``), None if unknown."""
+        config = self.model.config
+        text = config.get_text_config() if hasattr(config, 'get_text_config') else config
+        n = getattr(text, 'max_position_embeddings', None)
+        return int(n) if isinstance(n, int) and n > 0 else None
+
+    @property
+    def cache_bytes(self) -> int:
+        """Bytes held by the kept KV cache (spare buffer capacity included)."""
+        return _cache_nbytes(self._cache)
+
+    def check_prompt_length(self, prompt_tokens: int, max_new_tokens: int) -> None:
+        """Raise :class:`PromptTooLongError` when the prompt or prompt + budget is too long."""
+        limit = self.max_prompt_tokens
+        if limit is not None and prompt_tokens > limit:
+            raise PromptTooLongError(f'the prompt has {prompt_tokens} tokens; at most {limit} '
+                                     'are accepted')
+        context = self.context_tokens
+        if context is not None and prompt_tokens + max_new_tokens > context:
+            raise PromptTooLongError(
+                f'the prompt ({prompt_tokens} tokens) plus max_tokens ({max_new_tokens}) '
+                f'exceeds the model\'s context of {context} tokens')
 
     # ----------------------------------------------------------------- inputs
     def encode(self, messages: Sequence[dict]) -> dict[str, Any]:
@@ -601,6 +648,7 @@ class HFEngine:
         prompt = self._prepare(messages)
         ids = prompt.ids
         length = ids.shape[1]
+        self.check_prompt_length(length, settings.max_new_tokens)
         reuse = self._reusable(prompt)
         positions, delta = self._positions(prompt, reuse)
         if reuse == 0:
@@ -666,6 +714,8 @@ class HFEngine:
             gen_pos = (torch.arange(length, length + len(fed)) + delta).expand(3, -1)
             self._cached_pos = torch.cat([positions[:, 0, :], gen_pos], dim=-1)
             self._cached_keys = list(prompt.keys)
+            if self.max_cache_bytes is not None and _cache_nbytes(cache) > self.max_cache_bytes:
+                self._clear_cache()  # too big to keep: the next call recomputes its prompt
         text_ids = [t for t in generated if t not in self.stop_ids]
         text = self.processor.tokenizer.decode(text_ids, skip_special_tokens=True)
         return GenerationResult(
