@@ -359,3 +359,61 @@ def test_eb_data_resolution_names_the_fetch(tmp_path, monkeypatch):
         eb_data.resolve_eb_data()
     monkeypatch.delenv(eb_data.ENV_VAR)
     assert Path(eb_data.resolve_eb_data(EB_DATA)) == EB_DATA.resolve() if HAVE_EB else True
+
+
+class _PlanEngine:
+    """Stands in for the model behind ``ego-reasoner serve``.
+
+    It answers with a fixed JSON plan and keeps every request's messages; the HTTP server, the
+    openai backend, the data-URL images and the EB prompt are the real ones.
+    """
+
+    def __init__(self, reply: str) -> None:
+        from ego_reasoner_ros.training.backends.hf import GenerationSettings
+
+        self.reply = reply
+        self.settings = GenerationSettings(max_new_tokens=64)
+        self.model = None
+        self.context_tokens = None
+        self.max_prompt_tokens = None
+        self.max_cache_bytes = None
+        self.requests: list[list[dict]] = []
+
+    def generate(self, messages, settings):  # noqa: ANN001
+        from ego_reasoner_ros.training.backends.hf import GenerationResult
+
+        self.requests.append(messages)
+        return GenerationResult(self.reply, 100, 100, 0, 10, "stop", 0.0, 0.0)
+
+
+@needs_eb
+@needs_scenes
+def test_openai_backend_against_serve_with_the_eb_prompt():
+    pytest.importorskip('PIL')
+    import ego_reasoner_ros.training.backends  # noqa: F401  (registers openai:)
+    from ego_reasoner_ros.core.policy import make_policy
+    from ego_reasoner_ros.training.eb_alfred.env import EBAlfredEnv
+    from ego_reasoner_ros.training.eb_alfred.loop import run_eb_episode
+    from ego_reasoner_ros.training.eb_alfred.policies import OraclePolicy
+    from ego_reasoner_ros.training.eb_alfred.spec import load_spec
+    from ego_reasoner_ros.training.serve import ChatServer
+
+    spec = load_spec(EB_DATA)
+    env = EBAlfredEnv(spec, str(SHARED_ER / 'scenes'), render=True, resolution=64)
+    ep = eb_data.load_episodes(EB_DATA, 'base')[0]
+    env.reset(ep)
+    oracle = OraclePolicy()
+    oracle.eb_reset(actions=env.actions, instances=env.name_to_id,
+                    high_pddl=ep.traj['plan']['high_pddl'])
+    engine = _PlanEngine(oracle.act(None))  # type: ignore[arg-type]
+    with ChatServer(engine, 'eb-plan', port=0).start() as server:
+        assert server.httpd.server_address[0] == '127.0.0.1'
+        policy = make_policy(f'openai:{server.base_url}', max_tokens=64, timeout=60)
+        row = run_eb_episode(policy, env, ep)
+    assert row['success'] and row['planner_steps'] == 1 and row['output_errors'] == 0
+    (msg,) = engine.requests[0]
+    kinds = [b.get('type') for b in msg['content']]
+    assert kinds[-1] == 'text' and len(kinds) == 2  # EB: the frame, then the prompt
+    text = msg['content'][-1]['text']
+    assert text.startswith(spec.system_prompt.split('{}')[0])
+    assert f'instruction is: {ep.instruction.rstrip(".")}.' in text
