@@ -99,7 +99,8 @@ def test_compare_cli(two_runs, tmp_path: Path, capsys: pytest.CaptureFixture) ->
     figures = json.loads(printed[-1])
     assert figures['paired'][0]['after'] == 'expert'
     assert '| random → expert |' in out.read_text()
-    assert cli_main(['compare', f'a={random_dir}', f'b={tmp_path}']) == 1
+    # a folder with no results is bad input
+    assert cli_main(['compare', f'a={random_dir}', f'b={tmp_path}']) == 2
     assert 'no summary.json' in capsys.readouterr().err
     with pytest.raises(SystemExit):
         cli_main(['compare', 'no-equals-sign'])

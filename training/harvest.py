@@ -137,8 +137,13 @@ def run_harvest(cfg: HarvestConfig) -> dict[str, Any]:
     from ego_reasoner_ros.training.rollout_reward import RolloutReward, RolloutRewardConfig
     from ego_reasoner_ros.training.tasks import Task
 
+    from ego_reasoner_ros.core.policy import check_policy
+
     started = time.monotonic()
+    check_policy(cfg.policy, cfg.policy_kwargs)  # bad input fails before anything is written
     src = Path(cfg.data)
+    if not (src / 'tasks.json').is_file():
+        raise DataError(f'{src}: no tasks.json (give a data-engine output folder)')
     out = Path(cfg.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     plan = json.loads((src / 'tasks.json').read_text(encoding='utf-8'))

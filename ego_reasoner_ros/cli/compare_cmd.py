@@ -53,9 +53,9 @@ def run_compare(args: argparse.Namespace) -> int:
 
     try:
         table, figures = compare_runs(args.runs, args.paired)
-    except DataError as exc:
+    except DataError as exc:  # a run folder that is missing or unreadable: bad input
         print(f'error: {exc}', file=sys.stderr)
-        return 1
+        return 2
     print(table)
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)

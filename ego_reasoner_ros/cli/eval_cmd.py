@@ -23,7 +23,6 @@ from ego_reasoner_ros.core.policy import UnknownPolicyError
 
 logger = logging.getLogger(__name__)
 
-EXIT_ERROR = 1
 EXIT_BAD_INPUT = 2
 _HEADLINE = ('n_tasks', 'success_rate', 'search_efficiency', 'task_completeness',
              'strict_success_rate', 'n_errors', 'wall_seconds', 'label')
@@ -162,6 +161,6 @@ def run_merge(args: argparse.Namespace) -> int:
         summary = merge_runs(args.runs, args.out, plots=not args.no_plots)
     except DataError as exc:
         print(f'error: {exc}', file=sys.stderr)
-        return EXIT_ERROR
+        return EXIT_BAD_INPUT
     print(_headline(summary))
     return 0
