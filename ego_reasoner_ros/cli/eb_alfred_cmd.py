@@ -45,6 +45,7 @@ def run_eb_eval(args: argparse.Namespace) -> int:
             subset=args.subset, language_only=args.language_only, parser=args.parser,
             workers=args.workers, shard=parse_shard(args.shard) if args.shard else None,
             n_shots=args.n_shots, resume=not args.no_resume, limit=args.limit,
+            plots=not args.no_plots,
             policy_kwargs=parse_policy_args(args.policy_arg))
         summary = evaluate(config)
     except (DataError, UnknownPolicyError, ValueError) as exc:

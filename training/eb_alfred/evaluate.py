@@ -79,6 +79,7 @@ class EBEvalConfig:
     n_shots: int = 10
     resume: bool = True
     limit: int | None = None
+    plots: bool = True
     policy_kwargs: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -186,9 +187,8 @@ def _work(ep: Episode) -> dict[str, Any]:
 
 def _settings(config: EBEvalConfig, root: Path) -> dict[str, Any]:
     d = asdict(config)
-    d.pop('out')
-    d.pop('workers')
-    d.pop('resume')
+    for key in ('out', 'workers', 'resume', 'plots'):
+        d.pop(key)
     d['eb_data'] = str(root)
     return d
 
@@ -253,7 +253,31 @@ def evaluate(config: EBEvalConfig) -> dict[str, Any]:
         (out / 'summary.json').write_text(json.dumps(summary, indent=1) + '\n',
                                           encoding='utf-8')
         (out / 'report.md').write_text(render_report([summary]), encoding='utf-8')
+        if config.plots:
+            try:
+                write_plots(summary, out)
+            except Exception as exc:  # noqa: BLE001 - plots are optional (no matplotlib)
+                logger.warning('no plots: %s', exc)
     return summary
+
+
+def write_plots(summary: Mapping[str, Any], out: Path) -> list[Path]:
+    """``success_by_subset.png`` and ``success_by_task_type.png`` (success and progress)."""
+    from ego_reasoner_ros.training.report import _bar_plot
+
+    title = f"{summary.get('policy')} - {LABEL}"
+    paths = []
+    for name, table, labels in (
+            ('success_by_subset.png', summary['subsets'],
+             [COLUMNS[k] for k in summary['subsets']]),
+            ('success_by_task_type.png', summary['task_types'], list(summary['task_types']))):
+        keys = list(table)
+        path = out / name
+        _bar_plot(labels, [[table[k]['success_rate'] for k in keys],
+                           [table[k]['progress_rate'] for k in keys]],
+                  ['success', 'progress'], title, path, rotate=len(keys) > 6)
+        paths.append(path)
+    return paths
 
 
 def _rates(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
