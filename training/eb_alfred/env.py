@@ -224,7 +224,6 @@ class EBAlfredEnv:
         """``llm_skill_interact``."""
         if not (instruction.startswith('put down ') or instruction.startswith('open ')):
             self.cur_receptacle = None
-        ok = True
         if instruction.startswith('find '):
             name = instruction.replace('find a ', '').replace('find an ', '')
             self.cur_receptacle = name
@@ -241,7 +240,6 @@ class EBAlfredEnv:
                 if len(ret) > 16 and self.put_count[recep] >= 3:
                     self.drop()
                     ret += self.spec.message('put.dropped')
-                    ok = False
         elif instruction.startswith('open '):
             ret = self.open(natural_to_ithor(instruction.replace('open the ', '')))
         elif instruction.startswith('close '):
@@ -257,7 +255,6 @@ class EBAlfredEnv:
             ret = self.drop()
         else:
             ret = f'unsupported instruction: {instruction}'
-        del ok
         return {'action': instruction, 'success': len(ret) <= 0, 'message': ret}
 
     def _prop(self, oid: str, prop: str) -> Any:

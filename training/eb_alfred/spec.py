@@ -217,6 +217,8 @@ def load_spec(root: str | Path) -> EBSpec:
         raise DataError(f'unexpected skill templates in {_ENV}: {skill}')
     skill = [t.replace('{{', '{').replace('}}', '}') if not fields_of(t) else t for t in skill]
     fb = [_template(n) for n in _strings_in(fns['get_env_feedback'])]
+    if len(fb) < 13 or fields_of(fb[-1]) != {'message'}:
+        raise DataError(f'{_ENV}: get_env_feedback is not as expected: {fb}')
     ok = next(t for t in fb if not fields_of(t) and t.endswith('.') and t[:1].isupper())
     invalid = next(t for t in fb if fields_of(t) == {'message'})
     con = _parse(src / _CONNECTOR)
