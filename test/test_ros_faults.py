@@ -236,6 +236,19 @@ def test_missing_scene_exits_non_zero_naming_the_sim_bridge(ros_env, tmp_path, s
     assert 'Traceback' not in out
 
 
+def test_failed_task_exits_1(ros_env, tmp_path):
+    """One task to the end (the launch's exit_after_task mode): a failed task exits 1."""
+    script = tmp_path / 'garbage.json'
+    script.write_text(json.dumps(['I do not know.'] * 8))  # invalid replies end it as failed
+    proc = _launch(['--scene', SCENE, '--instruction', 'Find the Apple.', '--policy',
+                    f'scripted:{script}', '--runs-dir', str(tmp_path), '--timeout', '300',
+                    '--domain-id', ros_env['ROS_DOMAIN_ID']], ros_env)
+    out, _ = proc.communicate(timeout=400)
+    assert proc.returncode == 1, out[-3000:]
+    assert 'task demo: failed' in out
+    assert '[launch] node reasoner exited with code 1' in out
+
+
 def test_killed_reasoner_is_named_and_the_launch_fails(ros_env, tmp_path):
     proc = _launch(['--keep-running', '--scene', SCENE, '--policy',
                     f'scripted:{_script(tmp_path)}', '--runs-dir', str(tmp_path),
