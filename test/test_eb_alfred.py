@@ -417,3 +417,20 @@ def test_openai_backend_against_serve_with_the_eb_prompt():
     text = msg['content'][-1]['text']
     assert text.startswith(spec.system_prompt.split('{}')[0])
     assert f'instruction is: {ep.instruction.rstrip(".")}.' in text
+
+
+@needs_eb
+@needs_scenes
+def test_shards_merge_into_the_whole_run(tmp_path):
+    from ego_reasoner_ros.cli.main import main
+
+    common = ['eval', '--benchmark', 'eb-alfred', '--policy', 'oracle', '--eb-data',
+              str(EB_DATA), '--scenes', str(SHARED_ER / 'scenes'), '--subset', 'base',
+              '--limit', '3', '--no-plots']
+    for i in range(2):
+        assert main(common + ['--shard', f'{i}/2', '--out', str(tmp_path / f's{i}')]) == 0
+    assert main(['eval-merge', str(tmp_path / 's0'), str(tmp_path / 's1'), '--out',
+                 str(tmp_path / 'm'), '--no-plots']) == 0
+    merged = json.loads((tmp_path / 'm' / 'summary.json').read_text(encoding='utf-8'))
+    assert merged['n_episodes'] == 6  # 3 of each shard's half of the base subset
+    assert set(merged['subsets']) == {'base'}

@@ -155,8 +155,18 @@ def run_eval(args: argparse.Namespace) -> int:
 
 def run_merge(args: argparse.Namespace) -> int:
     """The ``eval-merge`` command."""
+    from ego_reasoner_ros.training.eb_alfred import evaluate as eb_eval
     from ego_reasoner_ros.training.report import merge_runs
 
+    if args.runs and eb_eval.is_eb_run(args.runs[0]):  # EB-ALFRED-replay shards
+        try:
+            summary = eb_eval.merge_runs(args.runs, args.out, plots=not args.no_plots)
+        except DataError as exc:
+            print(f'error: {exc}', file=sys.stderr)
+            return EXIT_BAD_INPUT
+        print(json.dumps({k: summary[k] for k in ('n_episodes', 'success_rate',
+                                                  'progress_rate', 'subsets')}))
+        return 0
     try:
         summary = merge_runs(args.runs, args.out, plots=not args.no_plots)
     except DataError as exc:

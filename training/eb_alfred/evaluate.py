@@ -359,3 +359,45 @@ def render_report(summaries: Iterable[Mapping[str, Any]]) -> str:
                 f"{f['episode_id']} ({f.get('class', '?')}: {f.get('reason', '')})"
                 for f in fails), '']
     return '\n'.join(lines) + '\n'
+
+
+def is_eb_run(run_dir: Path | str) -> bool:
+    """Whether a folder holds an EB-ALFRED-replay run (its ``run.json`` names EB data)."""
+    path = Path(run_dir) / RUN_JSON
+    try:
+        return 'eb_data' in json.loads(path.read_text(encoding='utf-8'))
+    except (OSError, json.JSONDecodeError, TypeError):
+        return False
+
+
+def merge_runs(run_dirs: Sequence[Path | str], out: Path | str, *,
+               plots: bool = True) -> dict[str, Any]:
+    """Merge the ``results.jsonl`` of sharded runs (one row per episode) into one report."""
+    rows: dict[str, dict] = {}
+    policy = None
+    for d in run_dirs:
+        d = Path(d)
+        if not (d / RESULTS).is_file():
+            raise DataError(f'{d} holds no EB-ALFRED results ({RESULTS})')
+        settings = json.loads((d / RUN_JSON).read_text(encoding='utf-8'))
+        if policy is not None and settings.get('policy') != policy:
+            raise DataError(f'{d} ran policy {settings.get("policy")!r}, not {policy!r}')
+        policy = settings.get('policy')
+        for line in (d / RESULTS).read_text(encoding='utf-8').splitlines():
+            if line.strip():
+                row = json.loads(line)
+                rows[row['episode_id']] = row
+    order = {s: k for k, s in enumerate(SUBSETS)}
+    merged = sorted(rows.values(), key=lambda r: (order.get(r['subset'], 99), r['index']))
+    summary = build_summary(merged, str(policy), {'merged_from': [str(d) for d in run_dirs]})
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / RESULTS).write_text(''.join(json.dumps(r) + '\n' for r in merged), encoding='utf-8')
+    (out / 'summary.json').write_text(json.dumps(summary, indent=1) + '\n', encoding='utf-8')
+    (out / 'report.md').write_text(render_report([summary]), encoding='utf-8')
+    if plots:
+        try:
+            write_plots(summary, out)
+        except Exception as exc:  # noqa: BLE001 - plots are optional
+            logger.warning('no plots: %s', exc)
+    return summary
