@@ -18,7 +18,6 @@ passes, so a seed always gives the same scene for the same receptacle table.
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass, field
 import json
 import logging
@@ -30,7 +29,9 @@ from typing import Any
 import numpy as np
 
 from ego_reasoner_ros.core.errors import DataError
+from ego_reasoner_ros.sim_bridge.navigation import GRID_STEP as GRID, NavGrid
 from ego_reasoner_ros.sim_bridge.receptacles import ReceptacleCompat
+from ego_reasoner_ros.sim_bridge.scene import Scene
 
 logger = logging.getLogger(__name__)
 
@@ -53,9 +54,9 @@ ROOM_FOLDERS = {'kitchen': 'kitchens', 'living_room': 'living_rooms', 'bedroom':
                 'bathroom': 'bathrooms'}
 AGENT_Y = 0.9009991
 CAMERA_OFFSET = 0.675  # AI2-THOR cameraPosition.y - agent.position.y when standing
-GRID = 0.25
-AGENT_RADIUS = 0.2
 REACH = 1.0
+#: A generated start keeps this much more than the agent radius from every obstacle.
+START_CLEARANCE = 0.2
 _MAX_ATTEMPTS = 40
 
 # --------------------------------------------------------------------------- type tables
@@ -798,51 +799,15 @@ def _floor_rect(meta: dict[str, Any]) -> tuple[float, float, float, float]:
     return (c['x'] - s['x'] / 2, c['z'] - s['z'] / 2, c['x'] + s['x'] / 2, c['z'] + s['z'] / 2)
 
 
-def _is_obstacle(o: dict[str, Any]) -> bool:
-    if o['objectType'] == 'Floor' or o.get('pickupable'):
-        return False
-    lo, _hi = _box(o)
-    return lo[1] < 0.85
+def navigation_grid(meta: dict[str, Any], clearance: float = 0.0) -> NavGrid:
+    """The simulator's navigation grid of a scene (:mod:`navigation`, as ``World`` builds it).
 
-
-def navigation_grid(meta: dict[str, Any], step: float = GRID, radius: float = AGENT_RADIUS
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Free floor points of a scene on a ``step`` grid.
-
-    A point is free when it lies on the floor at least ``radius`` from its edge and from
-    the footprint of every obstacle (non-pickupable objects reaching below 0.85 m).
-    Returns ``(xs, zs, free)`` with ``free[iz, ix]``.
+    ``clearance`` keeps that much more from every obstacle (choosing a start).
     """
-    fx0, fz0, fx1, fz1 = _floor_rect(meta)
-    xs = np.arange(math.ceil((fx0 + radius) / step) * step, fx1 - radius + 1e-9, step)
-    zs = np.arange(math.ceil((fz0 + radius) / step) * step, fz1 - radius + 1e-9, step)
-    gx, gz = np.meshgrid(xs, zs)
-    free = np.ones(gx.shape, bool)
-    for o in meta['objects']:
-        if not _is_obstacle(o):
-            continue
-        lo, hi = _box(o)
-        dx = np.maximum(np.maximum(lo[0] - gx, gx - hi[0]), 0.0)
-        dz = np.maximum(np.maximum(lo[2] - gz, gz - hi[2]), 0.0)
-        free &= np.hypot(dx, dz) >= radius
-    return xs, zs, free
+    from ego_reasoner_ros.sim_bridge.world import World
 
-
-def _reachable(free: np.ndarray, start: tuple[int, int]) -> np.ndarray:
-    seen = np.zeros(free.shape, bool)
-    if not free[start]:
-        return seen
-    seen[start] = True
-    queue = deque([start])
-    nz, nx = free.shape
-    while queue:
-        iz, ix = queue.popleft()
-        for dz, dx in ((1, 0), (-1, 0), (0, 1), (0, -1)):
-            jz, jx = iz + dz, ix + dx
-            if 0 <= jz < nz and 0 <= jx < nx and free[jz, jx] and not seen[jz, jx]:
-                seen[jz, jx] = True
-                queue.append((jz, jx))
-    return seen
+    grid = World(Scene.from_metadata(meta)).nav
+    return grid.with_clearance(clearance) if clearance else grid
 
 
 def validate_scene(meta: dict[str, Any] | list[dict[str, Any]],
@@ -904,17 +869,17 @@ def validate_scene(meta: dict[str, Any] | list[dict[str, Any]],
         if not (inside or on_top or hanging):
             problems.append(f"floating: {o['objectId']} not on/in {pid}")
 
-    xs, zs, free = navigation_grid(meta)
-    if free.size == 0:
+    grid = navigation_grid(meta)
+    if not grid.free.any():
         return problems + ['no free floor']
     ag = meta['agent']['position']
-    ix = int(np.argmin(np.abs(xs - ag['x'])))
-    iz = int(np.argmin(np.abs(zs - ag['z'])))
-    if abs(xs[ix] - ag['x']) > 1e-3 or abs(zs[iz] - ag['z']) > 1e-3 or not free[iz, ix]:
+    start = grid.index(ag['x'], ag['z'])
+    if start is None or not grid.free[start]:
         problems.append('agent start is not a free grid cell')
-    seen = _reachable(free, (iz, ix))
-    pz, px = np.nonzero(seen)
-    pts_x, pts_z = xs[px], zs[pz]
+        pts_x = pts_z = np.zeros(0)
+    else:
+        px, pz = np.nonzero(grid.reachable)  # the start's component: World's reachable set
+        pts_x, pts_z = grid.xs[px], grid.zs[pz]
     for o in objs:
         if o['objectType'] in _DECOR or o['objectType'] == 'Floor':
             continue
@@ -929,12 +894,12 @@ def validate_scene(meta: dict[str, Any] | list[dict[str, Any]],
 # --------------------------------------------------------------------------- public API
 def _choose_start(meta: dict[str, Any], rng: np.random.Generator
                   ) -> tuple[float, float, float] | None:
-    xs, zs, free = navigation_grid(meta, radius=AGENT_RADIUS + 0.15)
-    cells = np.argwhere(free)
+    grid = navigation_grid(meta, START_CLEARANCE)
+    cells = np.argwhere(grid.free.T)  # (iz, ix), row-major
     if len(cells) == 0:
         return None
     iz, ix = cells[int(rng.integers(len(cells)))]
-    x, z = float(xs[ix]), float(zs[iz])
+    x, z = float(grid.xs[ix]), float(grid.zs[iz])
     fx0, fz0, fx1, fz1 = _floor_rect(meta)
     ang = math.degrees(math.atan2((fx0 + fx1) / 2 - x, (fz0 + fz1) / 2 - z)) % 360
     return x, z, float(round(ang / 90.0) * 90 % 360)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import copy
 import logging
 import math
-from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,19 +23,12 @@ from typing import Any
 import numpy as np
 
 from ego_reasoner_ros.sim_bridge import geometry as geo
+from ego_reasoner_ros.sim_bridge import navigation as nav
 from ego_reasoner_ros.sim_bridge.geometry import AgentPose
 from ego_reasoner_ros.sim_bridge.scene import Scene, SceneObject
 
 logger = logging.getLogger(__name__)
 
-#: Types that never block the floor grid (wall decorations, thin coverings).
-NON_BLOCKING_TYPES = frozenset(
-    {
-        "Floor", "Window", "LightSwitch", "Painting", "Mirror", "Curtains", "Blinds", "Poster",
-        "ShowerCurtain", "Towel", "HandTowel", "TowelHolder", "HandTowelHolder",
-        "ToiletPaperHanger", "ShowerHead", "ScrubBrush", "Plunger", "Television",
-    }
-)
 #: Receptacles that hold their contents inside rather than on top.
 INSIDE_TYPES = frozenset(
     {
@@ -57,8 +49,6 @@ WASH_BASINS = frozenset({"SinkBasin", "BathtubBasin", "Sink", "Bathtub"})
 
 #: Derived-state rule sets: Embodied-Reasoner's (continuous) and ALFRED's (event-based).
 RULE_SETS = ("er", "alfred")
-GRID_STEP = 0.25
-AGENT_RADIUS = 0.15
 PITCH_MIN, PITCH_MAX = -30.0, 60.0
 
 
@@ -302,91 +292,29 @@ class World:
         return min(cands, key=lambda r: vol[r])
 
     def _build_grid(self) -> None:
+        """The navigation grid (sim_bridge.navigation: the validator's grid too)."""
         floor = np.flatnonzero(self._is_floor)
         if len(floor):
             lo, hi = self._box_min[floor[0]], self._box_max[floor[0]]
         else:
             lo, hi = np.array(self.scene.bounds_min), np.array(self.scene.bounds_max)
-        self._floor_lo, self._floor_hi = lo.copy(), hi.copy()
         floor_y = float(hi[1]) if len(floor) else float(lo[1])
-        blocking = []
-        for i, o in enumerate(self.scene.objects):
-            if o.pickupable or o.object_type in NON_BLOCKING_TYPES:
-                continue
-            if self._box_min[i, 1] > floor_y + 0.3 or self._box_max[i, 1] < floor_y + 0.05:
-                continue
-            p = self._parent[i]
-            if p >= 0 and not self._is_floor[p]:
-                continue  # stands on furniture that already blocks
-            blocking.append(i)
-        self._obst_min = self._box_min[blocking][:, [0, 2]] - AGENT_RADIUS
-        self._obst_max = self._box_max[blocking][:, [0, 2]] + AGENT_RADIUS
-        margin = AGENT_RADIUS + 0.05
-        xs = np.arange(
-            math.ceil((lo[0] + margin) / GRID_STEP) * GRID_STEP, hi[0] - margin + 1e-9, GRID_STEP
-        )
-        zs = np.arange(
-            math.ceil((lo[2] + margin) / GRID_STEP) * GRID_STEP, hi[2] - margin + 1e-9, GRID_STEP
-        )
-        if len(xs) == 0 or len(zs) == 0:
-            xs = np.array([(lo[0] + hi[0]) / 2])
-            zs = np.array([(lo[2] + hi[2]) / 2])
-        gx, gz = np.meshgrid(xs, zs, indexing="ij")
-        free = self._free_mask(gx.ravel(), gz.ravel()).reshape(gx.shape)
-        # Keep the component connected to the start (or the largest one).
-        start = self.scene.agent_start or {}
-        sp = start.get("position") or {}
-        comp = self._component(free, xs, zs, sp.get("x"), sp.get("z"))
-        cells = np.stack([gx[comp], gz[comp]], axis=1)
-        if len(cells) == 0:
-            cells = np.array([[(lo[0] + hi[0]) / 2, (lo[2] + hi[2]) / 2]])
-        self._cells = cells
+        blocking = nav.blocking_objects(self.types, self._pickupable, self._box_min,
+                                        self._box_max, self._parent, self._is_floor, floor_y)
+        sp = (self.scene.agent_start or {}).get("position") or {}
+        self.nav = nav.NavGrid(lo, hi, self._box_min[blocking], self._box_max[blocking],
+                               (sp.get("x"), sp.get("z")), connect=self._component)
+        self._floor_lo, self._floor_hi = self.nav.floor_lo, self.nav.floor_hi
+        self._cells = self.nav.cells
 
     def _free_mask(self, x: np.ndarray, z: np.ndarray) -> np.ndarray:
-        if len(self._obst_min) == 0:
-            return np.ones(x.shape, dtype=bool)
-        inside = (
-            (x[:, None] > self._obst_min[None, :, 0])
-            & (x[:, None] < self._obst_max[None, :, 0])
-            & (z[:, None] > self._obst_min[None, :, 1])
-            & (z[:, None] < self._obst_max[None, :, 1])
-        )
-        lo, hi = self._floor_lo, self._floor_hi
-        in_floor = (x > lo[0] + AGENT_RADIUS) & (x < hi[0] - AGENT_RADIUS)
-        in_floor &= (z > lo[2] + AGENT_RADIUS) & (z < hi[2] - AGENT_RADIUS)
-        return ~inside.any(axis=1) & in_floor
+        return self.nav.free_at(x, z)
 
     @staticmethod
     def _component(
         free: np.ndarray, xs: np.ndarray, zs: np.ndarray, sx: Any, sz: Any
     ) -> np.ndarray:
-        nx, nz = free.shape
-        label = -np.ones(free.shape, dtype=np.int64)
-        sizes: list[int] = []
-        for i0, j0 in zip(*np.nonzero(free)):
-            if label[i0, j0] >= 0:
-                continue
-            k = len(sizes)
-            label[i0, j0] = k
-            q = deque([(i0, j0)])
-            size = 0
-            while q:
-                i, j = q.popleft()
-                size += 1
-                for a, b in ((i + 1, j), (i - 1, j), (i, j + 1), (i, j - 1)):
-                    if 0 <= a < nx and 0 <= b < nz and free[a, b] and label[a, b] < 0:
-                        label[a, b] = k
-                        q.append((a, b))
-            sizes.append(size)
-        if not sizes:
-            return free
-        keep = int(np.argmax(sizes))
-        if sx is not None and sz is not None:
-            gi, gj = np.nonzero(free)
-            d = (xs[gi] - float(sx)) ** 2 + (zs[gj] - float(sz)) ** 2
-            near = int(np.argmin(d))
-            keep = int(label[gi[near], gj[near]])
-        return label == keep
+        return nav.component(free, xs, zs, sx, sz)
 
     # ---------------------------------------------------------------- queries
     @property

@@ -13,9 +13,10 @@ import pytest
 
 from data_paths import ER_DATA
 
+from ego_reasoner_ros.sim_bridge import navigation
 from ego_reasoner_ros.sim_bridge.procedural import (
-    CAMERA_OFFSET, ROOM_FOLDERS, ROOM_TYPES, generate_scene, generate_scenes, validate_scene,
-    write_scene)
+    CAMERA_OFFSET, ROOM_FOLDERS, ROOM_TYPES, generate_scene, generate_scenes, navigation_grid,
+    validate_scene, write_scene)
 from ego_reasoner_ros.sim_bridge.receptacles import ReceptacleCompat
 from ego_reasoner_ros.sim_bridge.render import (
     BoxRenderer, CameraPose, boxes_from_objects, write_png)
@@ -116,6 +117,36 @@ def test_validator_reports_problems():
     assert 'agent start is not a free grid cell' in problems
     assert any(p.startswith('unreachable') for p in problems)
     assert floor['objectType'] == 'Floor'
+
+
+def test_validator_and_simulator_share_one_grid():
+    from ego_reasoner_ros.sim_bridge.scene import Scene
+    from ego_reasoner_ros.sim_bridge.world import World
+
+    for seed in (2, 5, 11):
+        meta = generate_scene(seed, compat=BUILTIN)
+        grid = navigation_grid(meta)
+        world = World(Scene.from_metadata(meta))
+        assert grid.radius == navigation.AGENT_RADIUS == 0.15
+        np.testing.assert_array_equal(grid.cells, world.reachable_positions)
+        ag = meta['agent']['position']
+        # the start is a grid point the simulator can stand on, kept clear of every obstacle
+        assert grid.index(ag['x'], ag['z']) in {grid.index(x, z) for x, z in grid.cells}
+        roomy = navigation_grid(meta, clearance=0.2)
+        assert roomy.free[roomy.index(ag['x'], ag['z'])]
+        assert roomy.free.sum() < grid.free.sum()
+    # what blocks the simulator blocks the validator: a box in the floor band at the start
+    bad = copy.deepcopy(generate_scene(2, compat=BUILTIN))
+    ag = bad['agent']['position']
+    bad['objects'].append({
+        'objectType': 'Ottoman', 'objectId': 'Ottoman|x', 'pickupable': False,
+        'parentReceptacles': None,
+        'axisAlignedBoundingBox': {'center': {'x': ag['x'], 'y': 0.2, 'z': ag['z']},
+                                   'size': {'x': 0.3, 'y': 0.4, 'z': 0.3}}})
+    assert 'agent start is not a free grid cell' in validate_scene(bad, BUILTIN)
+    # ... and what the simulator walks under (above the floor band) does not
+    bad['objects'][-1]['axisAlignedBoundingBox']['center']['y'] = 1.2
+    assert 'agent start is not a free grid cell' not in validate_scene(bad, BUILTIN)
 
 
 def test_write_scene_layout(tmp_path):
