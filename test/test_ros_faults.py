@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 
@@ -296,3 +297,56 @@ def test_claimed_domain_lock_is_released_on_an_early_error(tmp_path, monkeypatch
     assert launch_cmd.run(args) == 2
     assert claimed and not (dds._lock_dir() / str(claimed[0])).exists()
     assert 'error:' in capsys.readouterr().err
+
+
+def test_heartbeat_watchdog_is_per_task_run(ros_env, tmp_path):
+    """A stale heartbeat of an earlier task never cancels the next task's first action; a
+    task run whose own heartbeats stop is still cancelled."""
+    from robot_graph import robot_graph
+    from std_msgs.msg import String
+
+    from ego_reasoner_ros.nodes.sim_bridge_node import JSON_QOS
+    with robot_graph(ros_env, tmp_path, nav_duration=2.5,
+                     executor_params={'watchdog_timeout_s': 1.0}) as graph:
+        probe = graph.probe
+        pub = probe.node.create_publisher(String, 'reasoner/status', JSON_QOS)
+        wait_until(lambda: pub.get_subscription_count() > 0, 30, 'the executor on status')
+
+        def beat(task_id: str, run_id: str) -> None:
+            pub.publish(String(data=json.dumps({
+                'task_id': task_id, 'state': 'heartbeat', 'step': 1, 'message': 'running',
+                'boot_id': 'b00t', 'run_id': run_id})))
+
+        for _ in range(5):  # arm the watchdog with task A's heartbeat, then let it go stale
+            beat('task-a', 'ra')
+            time.sleep(0.1)
+        time.sleep(2.0)
+
+        beating = threading.Event()
+        stop = threading.Event()
+
+        def heartbeats() -> None:
+            while not stop.is_set():
+                if beating.is_set():
+                    beat('task-b', 'rb')
+                time.sleep(0.2)
+        ticker = threading.Thread(target=heartbeats, daemon=True)
+        ticker.start()
+        try:
+            def action(aid: str) -> str:
+                probe.send_action(json.dumps({
+                    'action_id': aid, 'task_id': 'task-b', 'step': 1, 'run_id': 'rb',
+                    'verb': 'navigate to', 'target': 'Fridge'}))
+                return aid
+            aid = action('task-b/b00t/rb/1')
+            time.sleep(0.5)  # task B's first heartbeat comes late (a long task message)
+            beating.set()
+            res = graph.result(aid, timeout=30)
+            assert res['status'] == 'succeeded', res
+            beating.clear()  # task B's reasoner goes silent: its action is cancelled
+            aid = action('task-b/b00t/rb/2')
+            res = graph.result(aid, timeout=30)
+            assert res['status'] == 'cancelled' and 'heartbeat lost' in res['feedback'], res
+        finally:
+            stop.set()
+            ticker.join(timeout=5)
