@@ -121,6 +121,49 @@ def _train_step(model_dir: Path, threads: int) -> dict:
             'train_step_s': round(best, 3), 'train_tokens_per_s': round(tokens / best)}
 
 
+def _families(args: argparse.Namespace) -> None:
+    """``--family``: step 1 and step N of each family's tiny model, with and without reuse."""
+    import torch
+
+    from ego_reasoner_ros.training.backends.hf import GenerationSettings, HFEngine
+    from ego_reasoner_ros.training.families import FAMILIES, build_tiny_family, family
+    from ego_reasoner_ros.training.processor import load_model_and_processor
+    from ego_reasoner_ros.training.tiny import builtin_corpus
+
+    names = list(FAMILIES) if args.family == ['all'] else args.family
+    for name in names:
+        family(name)  # unknown names fail before any work
+    result: dict = {'steps': args.steps, 'new_tokens': args.new_tokens, 'reps': args.reps,
+                    'cpus': os.cpu_count(), 'families': {}}
+    settings = GenerationSettings(max_new_tokens=args.new_tokens)
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in names:
+            model_dir = build_tiny_family(Path(tmp) / name, name, builtin_corpus() * 20,
+                                          hidden=args.family_hidden, layers=args.layers)
+            model, proc = load_model_and_processor(model_dir, attn_implementation='eager')
+            engine = HFEngine(model, proc)
+            engine.stop_ids = set()
+            row: dict = {'class': type(model).__name__, 'prefix_reuse': engine.can_reuse,
+                         'params_m': round(sum(p.numel() for p in model.parameters()) / 1e6,
+                                           2)}
+            for threads in args.threads:
+                torch.set_num_threads(threads)
+                figures = _decision_times(engine, args, settings)
+                row.update({f't{threads}_{key}': value for key, value in figures.items()})
+            result['families'][name] = row
+            print(f'{name}: ' + json.dumps(row), flush=True)
+    print('family      reuse  prompt1 prompt20 prefill20  new  ratio(reuse)  ratio(no reuse)')
+    t = args.threads[0]
+    for name, row in result['families'].items():
+        print(f"{name:<11} {str(row['prefix_reuse']):<6} "
+              f"{row[f't{t}_reuse_step1_prompt_tokens']:>7} "
+              f"{row[f't{t}_reuse_step{args.steps}_prompt_tokens']:>8} "
+              f"{row[f't{t}_reuse_step{args.steps}_prefill_tokens']:>9} "
+              f"{row[f't{t}_reuse_step{args.steps}_new_tokens']:>4} "
+              f"{row[f't{t}_reuse_ratio_cpu']:>13} {row[f't{t}_no_reuse_ratio_cpu']:>16}")
+    print(json.dumps(result))
+
+
 def main() -> None:
     """Run the benchmark and print the JSON summary."""
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
@@ -134,8 +177,13 @@ def main() -> None:
                         help='build a fresh tiny preset instead of loading a checkpoint')
     parser.add_argument('--hidden', type=int, default=256)
     parser.add_argument('--layers', type=int, default=4)
+    parser.add_argument('--family-hidden', type=int, default=64,
+                        help='text hidden size of the --family models')
     parser.add_argument('--image-size', type=int, default=224)
     parser.add_argument('--train', action='store_true', help='also time one SFT step')
+    parser.add_argument('--family', nargs='+', default=None, metavar='NAME',
+                        help='time tiny random models of these families instead (qwen2_vl, '
+                             'qwen2_5_vl, qwen3_vl, qwen3_5, gemma3, or all)')
     args = parser.parse_args()
     if args.steps < 2 or args.reps < 1 or args.new_tokens < 1:
         parser.error('need --steps >= 2, --reps >= 1 and --new-tokens >= 1')
@@ -145,6 +193,9 @@ def main() -> None:
     from ego_reasoner_ros.training.backends.hf import GenerationSettings, HFEngine
     from ego_reasoner_ros.training.tiny import build_tiny, builtin_corpus
 
+    if args.family:
+        _families(args)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         if args.build_tiny or (args.model is None and not SHIPPED_TINY.is_dir()):
             model_dir = build_tiny(Path(tmp) / 'tiny', builtin_corpus() * 20,

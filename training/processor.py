@@ -142,12 +142,66 @@ def load_processor(path_or_id: str | os.PathLike, *, min_pixels: int | None = No
     tf = require('transformers', purpose='loading a processor')
     src = str(path_or_id)
     tokenizer = tf.AutoTokenizer.from_pretrained(src, **kwargs)
+    model_type = _model_type_of(src, **kwargs)
+    if model_type in OTHER_PROCESSORS:  # not Qwen-VL: the family's own processor, PIL images
+        return _other_processor(src, model_type, tokenizer, **kwargs)
     image_proc = image_processor_class().from_pretrained(src, **kwargs)
     processor = _processor_class()(image_processor=image_proc, tokenizer=tokenizer,
                                    chat_template=_chat_template_of(src, tokenizer))
     if min_pixels is not None or max_pixels is not None:
         set_max_pixels(processor, max_pixels=max_pixels, min_pixels=min_pixels)
     return processor
+
+
+#: ``model_type`` -> (processor class, its PIL image processor class) for the families
+#: outside Qwen-VL; their processors take no video processor, so they load as they are.
+OTHER_PROCESSORS = {
+    'gemma3': ('transformers.models.gemma3.processing_gemma3.Gemma3Processor',
+               'transformers.models.gemma3.image_processing_pil_gemma3.Gemma3ImageProcessorPil'),
+}
+
+
+def _model_type_of(src: str, **kwargs: Any) -> str | None:
+    """``model_type`` of the checkpoint's ``config.json`` (None when there is none)."""
+    config = Path(src) / 'config.json'
+    if config.is_file():
+        import json
+
+        return json.loads(config.read_text(encoding='utf-8')).get('model_type')
+    try:
+        tf = require('transformers', purpose='loading a processor')
+        return tf.AutoConfig.from_pretrained(src, **kwargs).model_type
+    except (OSError, ValueError):
+        return None
+
+
+def _other_processor(src: str, model_type: str, tokenizer: Any, **kwargs: Any):
+    """The processor of a non-Qwen family, with its PIL image processor (no torchvision)."""
+    import importlib
+    import json
+
+    classes = []
+    for dotted in OTHER_PROCESSORS[model_type]:
+        module, name = dotted.rsplit('.', 1)
+        classes.append(getattr(importlib.import_module(module), name))
+    processor_cls, image_cls = classes
+    extra: dict[str, Any] = {}
+    saved = Path(src) / 'processor_config.json'
+    if saved.is_file():
+        extra = {k: v for k, v in json.loads(saved.read_text(encoding='utf-8')).items()
+                 if k not in ('image_processor', 'processor_class', 'video_processor')
+                 and not isinstance(v, dict)}
+    else:
+        tf = require('transformers', purpose='loading a processor')
+        try:
+            path = tf.utils.cached_file(src, 'processor_config.json', **kwargs)
+            extra = {k: v for k, v in json.loads(Path(path).read_text()).items()
+                     if k not in ('processor_class',) and not isinstance(v, dict)}
+        except (OSError, TypeError):
+            extra = {}
+    image_proc = image_cls.from_pretrained(src, **kwargs)
+    return processor_cls(image_processor=image_proc, tokenizer=tokenizer,
+                         chat_template=_chat_template_of(src, tokenizer), **extra)
 
 
 def _chat_template_of(src: str, tokenizer: Any) -> str:

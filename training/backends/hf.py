@@ -364,6 +364,16 @@ class HFEngine:
         self.processor = processor
         self.settings = resolve_model_defaults(settings or GenerationSettings(), model)
         self.reuse_prefix = reuse_prefix
+        # the own decoding loop takes Qwen-VL (M-RoPE) models; other families use generate()
+        inner = getattr(model, 'model', model)
+        self.own_loop = hasattr(inner, 'get_rope_index') and hasattr(
+            getattr(processor, 'image_processor', None), 'merge_size')
+        #: whether the cache can be cut back to a prefix: every layer a full-attention
+        #: ``DynamicLayer`` (not so for linear-attention or sliding-window layers)
+        self.can_reuse = self.own_loop and self._croppable_cache()
+        if reuse_prefix and not self.can_reuse:
+            logger.info('%s: no prefix reuse (its cache cannot be cut back to a prefix)',
+                        type(model).__name__)
         tok = processor.tokenizer
         self.stop_ids = {i for i in (tok.convert_tokens_to_ids('<|im_end|>'),
                                      tok.convert_tokens_to_ids('<|endoftext|>'),
@@ -379,6 +389,14 @@ class HFEngine:
         # (prompt text, its ids, char and token index of its last turn start)
         self._token_memo: tuple[str, Any, int, int] | None = None
         self._clear_cache()
+
+    def _croppable_cache(self) -> bool:
+        tf = require('transformers', purpose='the hf backend')
+        try:
+            layers = tf.DynamicCache(config=self.model.config.get_text_config()).layers
+        except (TypeError, ValueError, AttributeError):
+            return False
+        return all(type(layer) is tf.cache_utils.DynamicLayer for layer in layers)
 
     def _clear_cache(self) -> None:
         self._cache = None
@@ -579,7 +597,7 @@ class HFEngine:
 
     def _reusable(self, prompt: _Prompt) -> int:
         """Prompt tokens whose cached keys and values are valid for ``prompt``."""
-        if not self.reuse_prefix or self._cache is None:
+        if not self.reuse_prefix or not self.can_reuse or self._cache is None:
             return 0
         flat = prompt.ids[0]
         length = flat.shape[0]
@@ -643,6 +661,8 @@ class HFEngine:
 
     def _generate(self, messages: Sequence[dict],
                   settings: GenerationSettings) -> GenerationResult:
+        if not self.own_loop:
+            return self._generate_with_transformers(messages, settings)
         torch = self.torch
         start = time.perf_counter()
         prompt = self._prepare(messages)
@@ -707,7 +727,7 @@ class HFEngine:
                 attention_mask=torch.ones(1, cur + 1, dtype=torch.long, device=device),
                 past_key_values=cache, use_cache=True)
             logits = out.logits[:, -1, :]
-        if self.reuse_prefix:
+        if self.reuse_prefix and self.can_reuse:
             fed = generated[:-1]  # the last token was chosen but never run
             self._cache = cache
             self._cached_ids = torch.cat([ids[0], torch.tensor(fed, dtype=torch.long)])
@@ -723,6 +743,55 @@ class HFEngine:
             reused_tokens=reuse, completion_tokens=len(generated), finish_reason=finish,
             seconds=time.perf_counter() - start, prefill_seconds=prefill_seconds,
             token_ids=generated)
+
+    def _generate_with_transformers(self, messages: Sequence[dict],
+                                    settings: GenerationSettings) -> GenerationResult:
+        """Generate with ``model.generate`` (families outside the own loop).
+
+        The processor encodes the whole conversation every call (no prefix reuse); the stop
+        tokens and sampling settings are mapped to ``generate``'s arguments.
+        """
+        torch = self.torch
+        tf = require('transformers', purpose='the hf backend')
+        start = time.perf_counter()
+        device = self.device
+        enc = {k: v.to(device=device, dtype=self.model.dtype) if k == 'pixel_values'
+               else v.to(device) for k, v in self.encode(messages).items()}
+        length = int(enc['input_ids'].shape[1])
+        first: list[float] = []
+
+        class _FirstToken(tf.LogitsProcessor):
+            def __call__(self, input_ids, scores):
+                if not first:
+                    first.append(time.perf_counter())
+                return scores
+
+        kwargs: dict[str, Any] = dict(
+            max_new_tokens=settings.max_new_tokens, do_sample=settings.do_sample,
+            logits_processor=tf.LogitsProcessorList([_FirstToken()]),
+            pad_token_id=self.processor.tokenizer.pad_token_id)
+        if self.stop_ids:
+            kwargs['eos_token_id'] = sorted(self.stop_ids)
+        else:  # no stop tokens: always the full budget
+            kwargs['min_new_tokens'] = settings.max_new_tokens
+        if settings.repetition_penalty != 1.0:
+            kwargs['repetition_penalty'] = settings.repetition_penalty
+        if settings.do_sample:
+            kwargs.update(temperature=settings.temperature, top_k=settings.top_k,
+                          top_p=settings.top_p)
+        with torch.random.fork_rng(devices=[] if device.type == 'cpu' else [device]):
+            if settings.do_sample and settings.seed is not None:
+                torch.manual_seed(settings.seed)
+            out = self.model.generate(**enc, **kwargs)
+        generated = out[0, length:].tolist()
+        finish = 'stop' if generated and generated[-1] in self.stop_ids else 'length'
+        text_ids = [t for t in generated if t not in self.stop_ids]
+        now = time.perf_counter()
+        return GenerationResult(
+            text=self.processor.tokenizer.decode(text_ids, skip_special_tokens=True),
+            prompt_tokens=length, prefill_tokens=length, reused_tokens=0,
+            completion_tokens=len(generated), finish_reason=finish, seconds=now - start,
+            prefill_seconds=(first[0] if first else now) - start, token_ids=generated)
 
     def _choose(self, logits, settings: GenerationSettings, seen, generator) -> int:
         torch = self.torch
