@@ -26,6 +26,7 @@ import re
 from typing import Any
 
 from ego_reasoner_ros.core.actions import Action, Verb
+from ego_reasoner_ros.core.domain import camel_words
 from ego_reasoner_ros.core.parser import format_decision
 from ego_reasoner_ros.core.policy import Policy, PolicyInput
 from ego_reasoner_ros.sim_bridge.receptacles import ReceptacleCompat
@@ -42,8 +43,6 @@ logger = logging.getLogger(__name__)
 # (3) each clause's verb cues (put/place/move..., take/grab..., find/locate..., turn on/off...,
 # open/close, wash, heat, cook, cool, coffee) bind the nearest mentions or pronouns and emit
 # operations, tracking the held object, the focus ("it") and the last place ("there").
-
-_CAMEL = re.compile(r'(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])')
 
 #: Everyday names -> candidate scene Types, best first (Types absent from the scene are
 #: dropped). Exact Types, their CamelCase words and their plurals need no entry.
@@ -273,7 +272,7 @@ class _Lexicon:
             if got:
                 index.setdefault(tuple(phrase.split()), []).extend(got)
         for t in present:
-            words = tuple(w.lower() for w in _CAMEL.sub(' ', t).split())
+            words = tuple(w.lower() for w in camel_words(t))
             for key in {words, (t.lower(),)}:
                 cands = index.setdefault(key, [])
                 if t not in cands:

@@ -34,11 +34,9 @@ from dataclasses import dataclass, field
 import re
 from typing import Any, Protocol
 
+from ego_reasoner_ros.core.domain import PICKUP_TYPES, SEARCH_TYPES, TOGGLE_TYPES
 from ego_reasoner_ros.core.errors import DataError
 
-SEARCH_TYPES = frozenset({'single_search', 'single_search_from_closerep'})
-PICKUP_TYPES = frozenset({'single_pickup', 'single_pickup_from_closerep'})
-TOGGLE_TYPES = frozenset({'single_toggle'})
 
 #: Receptacle types whose contents get washed when the Faucet is toggled.
 WASH_RECEPTACLES = frozenset({'SinkBasin', 'Sink'})

@@ -16,43 +16,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from ego_reasoner_ros.core.domain import (  # noqa: F401  (re-exported: metrics.TASK_TYPES ...)
+    GROUP_OF, GROUP_ORDER, TASK_GROUPS, TASK_TYPES, group_of)
 from ego_reasoner_ros.core.errors import DataError
-
-#: Task types of each group of the paper's table, in the table's order.
-TASK_GROUPS: dict[str, tuple[str, ...]] = {
-    'Search': ('single_search', 'single_search_from_closerep'),
-    'Manipulate': ('single_pickup', 'single_pickup_from_closerep', 'single_toggle'),
-    'Transport': (
-        'pickup_and_put',
-        'pickup_and_put_in_closerep',
-        'pickup_from_closerep_and_put',
-        'pickup_from_closerep_and_put_in_closerep',
-    ),
-    'Composite': (
-        'ordered_pickup_two_object_and_put',
-        'long-range tasks with dependency relationships',
-    ),
-}
-GROUP_ORDER: tuple[str, ...] = tuple(TASK_GROUPS)
-#: Every task type of the test set, in group order.
-TASK_TYPES: tuple[str, ...] = tuple(t for types in TASK_GROUPS.values() for t in types)
-_GROUP_OF: dict[str, str] = {t: g for g, types in TASK_GROUPS.items() for t in types}
 
 #: Entry actions the reward scan skips (besides every entry with success 0).
 UNSCORED_ACTIONS: frozenset[str] = frozenset(
     {'init', 'observe', 'move forward', 'navigate to', 'error'})
 #: Substrings that exclude a key action from the denominator.
 _NOT_COUNTED = ('navigate to', 'observe', 'move forward')
-
-
-def group_of(tasktype: str) -> str:
-    """Return the table group of ``tasktype``; raise :class:`DataError` for an unknown type."""
-    try:
-        return _GROUP_OF[tasktype]
-    except KeyError:
-        raise DataError(
-            f'unknown task type {tasktype!r}; expected one of {", ".join(TASK_TYPES)}'
-        ) from None
 
 
 def key_actions(actions: Iterable[Mapping[str, Any]]) -> list[str]:
@@ -188,7 +160,7 @@ def aggregate(outcomes: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         }
 
     overall = block(rows)
-    groups = {g: block([r for r in rows if _GROUP_OF.get(str(r.get('tasktype'))) == g])
+    groups = {g: block([r for r in rows if GROUP_OF.get(str(r.get('tasktype'))) == g])
               for g in GROUP_ORDER}
     types_seen = [t for t in TASK_TYPES if any(r.get('tasktype') == t for r in rows)]
     extra = sorted({str(r.get('tasktype')) for r in rows} - set(TASK_TYPES))

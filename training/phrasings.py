@@ -19,7 +19,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 import random
-import re
+
+from ego_reasoner_ros.core.domain import LONG_RANGE, camel_words
 
 __all__ = [
     'CANONICAL',
@@ -80,12 +81,11 @@ _NAMES: dict[str, tuple[str, ...]] = {
     'CD': ('CD', 'compact disc'),
     'Faucet': ('faucet', 'tap'),
 }
-_CAMEL = re.compile(r'(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])')
 
 
 def split_type(object_type: str) -> str:
     """A Type split at its capitals, lower-cased (``"AlarmClock"`` -> ``"alarm clock"``)."""
-    return _CAMEL.sub(' ', object_type).lower()
+    return ' '.join(camel_words(object_type)).lower()
 
 
 def everyday_names(object_type: str) -> tuple[str, ...]:
@@ -93,7 +93,7 @@ def everyday_names(object_type: str) -> tuple[str, ...]:
     names = _NAMES.get(object_type)
     if names:
         return names
-    words = _CAMEL.sub(' ', object_type).split()
+    words = camel_words(object_type)
     return (' '.join(w if w.isupper() else w.lower() for w in words),)
 
 
@@ -307,7 +307,7 @@ def phrasing_counts() -> dict[str, int]:
     counts['single_toggle'] = len(set(TOGGLE_PHRASINGS['on'])) + len(
         set(TOGGLE_PHRASINGS['off']))
     # Long-range: the product of clause templates is far larger; count clause templates.
-    counts['long-range tasks with dependency relationships'] = sum(
+    counts[LONG_RANGE] = sum(
         len(v) for v in LONG_CLAUSES.values())
     return counts
 

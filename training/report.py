@@ -16,6 +16,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from ego_reasoner_ros.core.domain import LONG_RANGE
 from ego_reasoner_ros.core.errors import DataError, require
 from ego_reasoner_ros.core.fileio import atomic_write_text
 from ego_reasoner_ros.training.metrics import GROUP_ORDER, TASK_TYPES, aggregate
@@ -183,7 +184,7 @@ def write_plots(summary: Mapping[str, Any], out_dir: Path) -> list[Path]:
               ['ER metric', 'strict'], label, group_path)
     per_type = summary.get('per_type', {})
     types = [t for t in TASK_TYPES if t in per_type]
-    short = [t.replace('long-range tasks with dependency relationships', 'long-range')
+    short = [t.replace(LONG_RANGE, 'long-range')
              for t in types]
     _bar_plot(short, [[per_type[t]['success_rate'] for t in types],
                       [per_type[t]['strict_success_rate'] for t in types]],

@@ -48,6 +48,7 @@ import random
 import re
 from typing import Any
 
+from ego_reasoner_ros.core.domain import LONG_RANGE, TASK_TYPES, TYPE_ABBREV
 from ego_reasoner_ros.core.errors import DataError
 from ego_reasoner_ros.sim_bridge.receptacles import ReceptacleCompat
 from ego_reasoner_ros.sim_bridge.scene import Scene, iter_scene_dirs, load_scene
@@ -59,21 +60,6 @@ logger = logging.getLogger(__name__)
 #: FloorPlans used by the reference test set; skipped unless explicitly allowed.
 TEST_SCENES = frozenset(
     f'FloorPlan{n}' for n in (1, 2, 3, 4, 7, 22, 27, 201, 202, 203, 301, 302, 303, 401, 403, 404))
-LONG_RANGE = 'long-range tasks with dependency relationships'
-#: The 11 task types, in the order of the paper's table.
-TASK_TYPES: tuple[str, ...] = (
-    'single_search', 'single_search_from_closerep', 'single_pickup',
-    'single_pickup_from_closerep', 'single_toggle', 'pickup_and_put',
-    'pickup_and_put_in_closerep', 'pickup_from_closerep_and_put',
-    'pickup_from_closerep_and_put_in_closerep', 'ordered_pickup_two_object_and_put', LONG_RANGE,
-)
-TYPE_ABBREV = {
-    'single_search': 'ss', 'single_search_from_closerep': 'ssc', 'single_pickup': 'sp',
-    'single_pickup_from_closerep': 'spc', 'single_toggle': 'st', 'pickup_and_put': 'pp',
-    'pickup_and_put_in_closerep': 'ppc', 'pickup_from_closerep_and_put': 'pcp',
-    'pickup_from_closerep_and_put_in_closerep': 'pcpc',
-    'ordered_pickup_two_object_and_put': 'ord', LONG_RANGE: 'lr',
-}
 TOGGLE_EXCLUDED = frozenset({'Candle', 'LightSwitch', 'StoveBurner', 'StoveKnob'})
 FOOD = ('Lettuce', 'Potato', 'Tomato', 'Egg', 'Apple')
 WASHABLE = FOOD + ('Mug', 'Cup', 'Bowl', 'Plate', 'Pan', 'Pot', 'Spatula', 'Ladle', 'Fork',

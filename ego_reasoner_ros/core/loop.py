@@ -38,6 +38,7 @@ import time
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from ego_reasoner_ros.core.actions import Action, Verb
+from ego_reasoner_ros.core.domain import SEARCH_TYPES, TRANSPORT_TYPES
 from ego_reasoner_ros.core.episode import EpisodeRecord, StepRecord
 from ego_reasoner_ros.core.errors import EgoReasonerError
 from ego_reasoner_ros.core.parser import (
@@ -61,13 +62,6 @@ NO_SUITABLE_OBJECT_FEEDBACK = f'The object "{NO_SUITABLE_OBJECT}" cannot be foun
 
 _END = Verb('end')
 
-SEARCH_TYPES = frozenset({'single_search', 'single_search_from_closerep'})
-TRANSPORT_TYPES = frozenset({
-    'pickup_and_put',
-    'pickup_and_put_in_closerep',
-    'pickup_from_closerep_and_put',
-    'pickup_from_closerep_and_put_in_closerep',
-})
 
 
 def max_steps_for(task_type: str) -> int:

@@ -63,6 +63,7 @@ from enum import StrEnum
 from typing import Any
 
 from ego_reasoner_ros.core.actions import OBJECTLESS_VERBS, VERB_MENU_ORDER, Action, Verb
+from ego_reasoner_ros.core.domain import camel_words
 
 __all__ = [
     "DEFAULT_MATCH_THRESHOLD",
@@ -206,7 +207,6 @@ class InvalidOutput:
 # --------------------------------------------------------------------------- normalisation
 
 _WORD_RE = re.compile(r"[^\W_]+")
-_CAMEL_RE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 _TOKEN_ALIASES = {
     "refrigerator": "fridge",
     "couch": "sofa",
@@ -245,7 +245,7 @@ def _words(text: str) -> list[str]:
     """Normalised words of ``text``: CamelCase split, lower-case, singular, aliased."""
     out: list[str] = []
     for piece in _WORD_RE.findall(text):
-        parts = _CAMEL_RE.findall(piece) if piece.isascii() else [piece]
+        parts = camel_words(piece) if piece.isascii() else [piece]
         for part in parts or [piece]:
             word = _singular(part.lower())
             out.append(_TOKEN_ALIASES.get(word, word))
