@@ -21,7 +21,7 @@ import numpy as np
 
 from ego_reasoner_ros.core.errors import require
 from ego_reasoner_ros.sim_bridge import geometry as geo
-from ego_reasoner_ros.sim_bridge.base import SimBackend, SimulatorUnavailableError, coerce_action
+from ego_reasoner_ros.sim_bridge.base import SimBackend, SimulatorUnavailableError, read_action
 from ego_reasoner_ros.sim_bridge.registry import SimConfig
 from ego_reasoner_ros.sim_bridge.scene import Scene
 from ego_reasoner_ros.sim_bridge.world import TaskSpec, flatten_agent_positions
@@ -90,13 +90,12 @@ class AI2ThorSim(SimBackend):
 
     def step(self, action: Any) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
         """Translate one action into controller calls."""
-        parsed = coerce_action(action)
+        parsed = read_action(action)
         if parsed is None:
             return {"images": []}, 0.0, False, False, self._info(
                 False, f"I do not understand the action {str(action)!r}.", str(action),
                 "invalid action")
-        verb, target = parsed
-        name = verb if target is None else f"{verb} {target}"
+        verb, target, name = parsed.sim_verb().value, parsed.target, parsed.metric_key
         if verb == "end":
             return {"images": []}, 0.0, True, False, self._info(True, "Episode ended.", name)
         if target is not None and target not in self._types:

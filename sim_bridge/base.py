@@ -7,48 +7,22 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any
 
+from ego_reasoner_ros.core.actions import Action, as_action
 from ego_reasoner_ros.core.errors import EgoReasonerError
-
-#: Canonical verbs, in the reference parser's order.
-VERBS = (
-    "init", "navigate to", "pickup", "put", "put in", "toggle", "open", "close", "observe",
-    "move forward", "end",
-)
-OBJECTLESS = frozenset({"init", "observe", "move forward", "end"})
-
 
 class SimulatorUnavailableError(EgoReasonerError, RuntimeError):
     """The simulator cannot be started on this machine (for example no Unity build)."""
 
 
-def coerce_action(action: Any) -> tuple[str, str | None] | None:
-    """(verb, target) from an ``Action``-like object or a canonical string; None if malformed.
+def read_action(action: Action | str) -> Action | None:
+    """The core :class:`Action` a backend's ``step`` was given; None when it is malformed.
 
-    Strings are matched case-sensitively like the reference (``"navigate to Apple"``,
-    ``"put in Fridge"`` -> ``("put", "Fridge")``); the object is the remaining text.
+    Strings are canonical actions (:func:`~ego_reasoner_ros.core.actions.as_action`).
     """
-    verb = getattr(action, "verb", None)
-    if verb is not None:
-        v = str(getattr(verb, "value", verb))
-        t = getattr(action, "target", None)
-        v = "put" if v == "put in" else v
-        if v not in VERBS:
-            return None
-        if v in OBJECTLESS:
-            return v, None
-        return (v, str(t)) if t else None
-    if not isinstance(action, str):
+    try:
+        return as_action(action)
+    except (TypeError, ValueError):
         return None
-    s = " ".join(action.strip().split())
-    for v in sorted(VERBS, key=len, reverse=True):
-        if s == v or s.startswith(v + " "):
-            rest = s[len(v):].strip()
-            if v in OBJECTLESS:
-                return (v, None) if not rest else None
-            if not rest:
-                return None
-            return ("put" if v == "put in" else v), rest
-    return None
 
 
 class SimBackend(ABC):

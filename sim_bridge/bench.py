@@ -17,12 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ego_reasoner_ros.core.actions import OBJECTLESS_VERBS
 from ego_reasoner_ros.core.errors import DataError
 from ego_reasoner_ros.sim_bridge.base import SimBackend
 
 logger = logging.getLogger(__name__)
 
-OBJECTLESS_KEY_VERBS = frozenset({"end", "observe", "move forward", "init"})
+#: Key-action verbs with no object (the core verbs' names).
+OBJECTLESS_KEY_VERBS = frozenset(v.value for v in OBJECTLESS_VERBS)
 
 
 def key_action_strings(case: Mapping[str, Any]) -> list[str]:

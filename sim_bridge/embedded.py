@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ego_reasoner_ros.core.errors import DataError
-from ego_reasoner_ros.sim_bridge.base import SimBackend, coerce_action
+from ego_reasoner_ros.sim_bridge.base import SimBackend, read_action
 from ego_reasoner_ros.sim_bridge.geometry import AgentPose
 from ego_reasoner_ros.sim_bridge.procedural import SCENE_SPEC_PREFIX, scene_from_spec
 from ego_reasoner_ros.sim_bridge.registry import SimConfig
@@ -151,13 +151,12 @@ class EmbeddedSim(SimBackend):
     def step(self, action: Any) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
         """Run one action; malformed input fails with feedback and changes nothing."""
         world = self._require_world()
-        parsed = coerce_action(action)
+        parsed = read_action(action)
         if parsed is None:
             res = ActionResult(False, f"I do not understand the action {str(action)!r}.",
                                "invalid action")
             return {"images": []}, 0.0, False, False, self._info(res, str(action))
-        verb, target = parsed
-        name = verb if target is None else f"{verb} {target}"
+        verb, target, name = parsed.sim_verb().value, parsed.target, parsed.metric_key
         res = world.apply(verb, target)
         obs = self._observe(res, verb) if res.success else {"images": []}
         return obs, 0.0, verb == "end", False, self._info(res, name)

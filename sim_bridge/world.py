@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from ego_reasoner_ros.core.actions import OBJECTLESS_VERBS, Verb
 from ego_reasoner_ros.sim_bridge import geometry as geo
 from ego_reasoner_ros.sim_bridge import navigation as nav
 from ego_reasoner_ros.sim_bridge.geometry import AgentPose
@@ -641,12 +642,12 @@ class World:
         return on[nearest]
 
     # ---------------------------------------------------------------- actions
-    def apply(self, verb: str, target: str | None = None) -> ActionResult:
-        """Run one action; a failed action leaves the state unchanged."""
+    def apply(self, verb: Verb | str, target: str | None = None) -> ActionResult:
+        """Run one action (a core verb); a failed action leaves the state unchanged."""
         handler = _HANDLERS.get(verb)
         if handler is None:
             return ActionResult(False, f"'{verb}' is not an action I can perform.", "bad verb")
-        if verb in ("init", "observe", "move forward", "end"):
+        if verb in OBJECTLESS_VERBS:
             return handler(self)
         if not target:
             return ActionResult(False, f"'{verb}' needs an object.", "missing object")
@@ -973,19 +974,21 @@ class World:
         return ActionResult(True, "Episode ended.")
 
 
+#: One handler per core verb (``put in`` places like ``put``).
 _HANDLERS = {
-    "init": World.init,
-    "navigate to": World.navigate,
-    "pickup": World.pickup,
-    "put": World.put,
-    "put in": World.put,
-    "toggle": World.toggle,
-    "open": World.open,
-    "close": World.close,
-    "observe": World.observe,
-    "move forward": World.move_forward,
-    "end": World.end,
+    Verb.INIT: World.init,
+    Verb.NAVIGATE_TO: World.navigate,
+    Verb.PICKUP: World.pickup,
+    Verb.PUT: World.put,
+    Verb.PUT_IN: World.put,
+    Verb.TOGGLE: World.toggle,
+    Verb.OPEN: World.open,
+    Verb.CLOSE: World.close,
+    Verb.OBSERVE: World.observe,
+    Verb.MOVE_FORWARD: World.move_forward,
+    Verb.END: World.end,
 }
+assert set(_HANDLERS) == set(Verb), "every core verb needs a World handler"
 
 
 def load_put_table(entries: Iterable[Mapping[str, Sequence[str]]] | Mapping) -> dict[str, list]:

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from ego_reasoner_ros.core.errors import DataError
-from ego_reasoner_ros.sim_bridge.base import coerce_action
+from ego_reasoner_ros.core.actions import Action, Verb
+from ego_reasoner_ros.sim_bridge.base import read_action
 from ego_reasoner_ros.sim_bridge.embedded import EmbeddedSim
 from ego_reasoner_ros.sim_bridge.registry import SimConfig, make_sim
 from ego_reasoner_ros.sim_bridge.scene import Scene, find_scene, load_scene
@@ -230,11 +231,14 @@ def test_embedded_step_contract_and_bad_input():
         assert term
 
 
-def test_coerce_action():
-    assert coerce_action("put in Fridge") == ("put", "Fridge")
-    assert coerce_action("move forward") == ("move forward", None)
-    assert coerce_action("observe now") is None
-    assert coerce_action("pickup") is None
+def test_read_action_is_the_core_canonical_form():
+    put_in = read_action("put in  Fridge ")
+    assert put_in == Action(Verb.PUT_IN, "Fridge")
+    assert (put_in.sim_verb(), put_in.metric_key) == (Verb.PUT, "put Fridge")
+    assert read_action("move forward") == Action(Verb.MOVE_FORWARD)
+    assert read_action(Action(Verb.PICKUP, "Apple")) == Action(Verb.PICKUP, "Apple")
+    for bad in ("observe now", "pickup", "Pickup Apple", "put in", "", 3, None):
+        assert read_action(bad) is None
 
 
 def test_scene_loading_errors(tmp_path: Path):

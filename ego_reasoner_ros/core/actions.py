@@ -21,6 +21,7 @@ __all__ = [
     "VERB_MENU_ORDER",
     "Action",
     "Verb",
+    "as_action",
 ]
 
 
@@ -160,6 +161,10 @@ class Action:
         """JSON-ready form: ``{"verb": "navigate to", "target": "CounterTop"}``."""
         return {"verb": self.verb.value, "target": self.target}
 
+    def sim_verb(self) -> Verb:
+        """The verb a simulator runs: ``put in`` is ``put`` (one placement rule)."""
+        return Verb.PUT if self.verb is Verb.PUT_IN else self.verb
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Action:
         """Inverse of :meth:`to_dict`.
@@ -176,3 +181,20 @@ class Action:
         if "verb" not in data:
             raise ValueError("action dict has no 'verb'")
         return cls(data["verb"], data.get("target"))
+
+
+def as_action(value: Action | str) -> Action:
+    """An :class:`Action`, or a canonical action string with its runs of whitespace collapsed.
+
+    What a simulator backend's ``step`` accepts: ``"put in  Fridge "`` reads as
+    ``Action(Verb.PUT_IN, "Fridge")``. Case is kept, like the reference.
+
+    Raises:
+        TypeError: for anything but an Action or a str.
+        ValueError: for a string that is not a canonical action.
+    """
+    if isinstance(value, Action):
+        return value
+    if not isinstance(value, str):
+        raise TypeError(f"expected an Action or a str, got {type(value).__name__}")
+    return Action.parse_canonical(" ".join(value.split()))
