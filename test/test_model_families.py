@@ -245,7 +245,9 @@ def test_family(name, expert_episode, corpus, sft_data, tmp_path):
 
     torch.set_num_threads(2)
     spec = family(name)
-    model_dir = build_tiny_family(tmp_path / 'init', name, corpus)
+    # Qwen3.5's random 2-layer model answers nearly every turn alike; 4 layers tell them apart
+    model_dir = build_tiny_family(tmp_path / 'init', name, corpus,
+                                  layers=4 if name == 'qwen3_5' else 2)
     model, processor = load_model_and_processor(model_dir, attn_implementation='eager',
                                                 dtype='float32')
     assert type(model).__name__ == spec.model_class
@@ -255,3 +257,45 @@ def test_family(name, expert_episode, corpus, sft_data, tmp_path):
     _check_lora_sft_and_merge(spec, model_dir, sft_data, tmp_path / 'sft', expert_episode)
     _check_grpo(model_dir, sft_data, tmp_path / 'grpo')
     _check_save_load(model, processor, tmp_path / 'saved', expert_episode)
+
+
+REAL_SIZE = ('qwen2_5vl_3b', 'qwen2_5vl_7b', 'qwen3vl_4b', 'qwen3vl_8b')
+
+
+@pytest.mark.parametrize('key', REAL_SIZE)
+def test_real_size_configs_are_valid(key):
+    """The one-GPU LoRA SFT / GRPO recipes (not run here) load, and their vLLM keys exist."""
+    import dataclasses
+
+    import trl
+    import yaml
+
+    from ego_reasoner_ros.training.grpo import GRPOTrainConfig
+    from ego_reasoner_ros.training.sft import TrainConfig, load_config
+
+    sft = load_config(f'training/configs/{key}_lora_sft.yaml')
+    assert isinstance(sft, TrainConfig) and sft.lora and sft.bf16
+    grpo = load_config(f'training/configs/{key}_lora_grpo.yaml', (), GRPOTrainConfig)
+    assert grpo.model == f'{sft.output_dir}/final' and grpo.lora
+    known = {f.name for f in dataclasses.fields(trl.GRPOConfig)}
+    assert set(grpo.trainer) <= known
+    assert grpo.trainer['use_vllm'] and grpo.trainer['vllm_mode'] in ('colocate', 'server')
+    for name in (f'{key}_lora_sft', f'{key}_lora_grpo'):
+        text = open(f'training/configs/{name}.yaml', encoding='utf-8').read()
+        assert yaml.safe_load(text)['note'] == 'not run on this machine'
+        assert 'Memory estimate' in text
+
+
+def test_qwen3_vl_vllm_policy_config():
+    import inspect
+
+    import yaml
+
+    from ego_reasoner_ros.training.backends.vllm_backend import VLLMPolicy
+
+    spec = yaml.safe_load(open('training/configs/qwen3vl_8b_vllm_policy.yaml',
+                               encoding='utf-8'))
+    assert spec['policy'].startswith('vllm:Qwen/Qwen3-VL-')
+    own = set(inspect.signature(VLLMPolicy.__init__).parameters) - {'self', 'engine_kwargs'}
+    engine_args = {'gpu_memory_utilization', 'dtype', 'mm_processor_kwargs'}  # vllm.LLM's
+    assert set(spec['policy_args']) <= own | engine_args

@@ -377,7 +377,8 @@ class HFEngine:
         tok = processor.tokenizer
         self.stop_ids = {i for i in (tok.convert_tokens_to_ids('<|im_end|>'),
                                      tok.convert_tokens_to_ids('<|endoftext|>'),
-                                     tok.eos_token_id) if isinstance(i, int) and i >= 0}
+                                     tok.eos_token_id)
+                         if isinstance(i, int) and i >= 0 and i != tok.unk_token_id}
         gen_eos = getattr(getattr(model, 'generation_config', None), 'eos_token_id', None)
         if isinstance(gen_eos, int):
             self.stop_ids.add(gen_eos)
