@@ -250,68 +250,21 @@ def test_probe_policy_spec_solves_tasks_from_the_instruction(world_tasks) -> Non
         SweepExpertPolicy(datagen.task_from_record(world_tasks[0]), search='peek')
 
 
-def _probe_beside(expert: str, world_tasks) -> list[tuple]:
-    """``(rec, probe record, variant record)`` for every multi-part task.
+@pytest.mark.parametrize('expert, entry', [('probe-segment', 'Session 6'),
+                                           ('probe-numbered', 'Session 7')])
+def test_removed_experts_name_the_training_log_entry(tmp_path: Path, capsys, expert: str,
+                                                     entry: str) -> None:
+    from ego_reasoner_ros.cli.main import main
+    from ego_reasoner_ros.training.experts import RemovedOptionError
 
-    A probe variant only changes the plan its thoughts carry: it makes the same decisions
-    as ``probe``, and its trajectory is kept exactly when the probe's is. (The probe itself can
-    run out of steps on a hard generated room; that is not what a variant changes.)
-    """
-    sim = datagen.make_sim(64)
-    compat = ReceptacleCompat.builtin()
-    multi = [r for r in world_tasks if r['tasktype'].startswith(('ordered', 'long-range'))]
-    assert multi
-    out = []
-    for rec in multi:
-        task = datagen.task_from_record(rec)
-        full, probe_verdict = datagen.run_task(task, sim, seed=0, scene=rec['scene_path'],
-                                               compat=compat, expert='probe')
-        variant, verdict = datagen.run_task(task, sim, seed=0, scene=rec['scene_path'],
-                                            compat=compat, expert=expert)
-        assert [_decision(s.raw_output) for s in variant.model_steps] == \
-            [_decision(s.raw_output) for s in full.model_steps]
-        assert (verdict.kept, verdict.reason) == (probe_verdict.kept, probe_verdict.reason)
-        if verdict.kept:
-            out.append((rec, full, variant))
-    assert len(out) >= 0.75 * len(multi)
-    return out
-
-
-def test_segment_plan_memory_keeps_the_left_list_to_the_next_put(world_tasks) -> None:
-    """``probe-segment`` thoughts list at most one put; the full list is in the plan only."""
-    from ego_reasoner_ros.training.sweep import SweepExpertPolicy
-
-    pairs = _probe_beside('probe-segment', world_tasks)
-    transitions = 0
-    for _rec, _full, seg in pairs:
-        lefts = [re.search(r'Left: ([^.]*)\.', s.raw_output) for s in seg.model_steps]
-        lefts = [m.group(1) for m in lefts if m]
-        for left in lefts:
-            listed = left.split('; then the rest of the request')[0]
-            assert listed.count('put ') <= 1, left
-        assert 'Plan: ' in seg.model_steps[0].raw_output
-        transitions += sum(1 for a, b in zip(lefts, lefts[1:])
-                           if a.endswith('the rest of the request') and
-                           not b.endswith('the rest of the request'))
-    assert transitions >= 1
-    with pytest.raises(ValueError, match='plan_memory'):
-        SweepExpertPolicy(datagen.task_from_record(pairs[0][0]), plan_memory='half')
-
-
-def test_numbered_plan_memory_gives_every_item_its_number_in_the_whole_plan(world_tasks) -> None:
-    """``probe-numbered``: same decisions as ``probe``; each listed item keeps its number."""
-    for _rec, full, num in _probe_beside('probe-numbered', world_tasks):
-        plan = re.search(r'Plan: ([^.]*)\.', num.model_steps[0].raw_output).group(1)
-        items = plan.split(', ')
-        assert [int(re.search(r' #(\d+) ', it).group(1)) for it in items] == \
-            list(range(1, len(items) + 1))
-        unnumbered = re.search(r'Plan: ([^.]*)\.', full.model_steps[0].raw_output).group(1)
-        assert [re.sub(r' #\d+ ', ' ', it) for it in items] == unnumbered.split(', ')
-        for step in num.model_steps:
-            left = re.search(r'Left: ([^.]*)\.', step.raw_output)
-            if left and left.group(1) != 'nothing':
-                # what is left is a tail of the numbered plan, numbers unchanged
-                assert plan.endswith(left.group(1)), (left.group(1), plan)
+    with pytest.raises(RemovedOptionError, match=f'docs/training-log.md, "{entry}"'):
+        datagen.DatagenConfig(out_dir=tmp_path, procedural=1, expert=expert)
+    with pytest.raises(SystemExit) as exit_:
+        main(['datagen', '--out', str(tmp_path / 'd'), '--procedural', '1', '--expert', expert])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert f'--expert {expert} was removed' in err and entry in err
+    assert not (tmp_path / 'd').exists()
 
 
 def test_look_search_says_what_the_frame_shows_and_acts_on_it(world_tasks) -> None:

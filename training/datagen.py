@@ -54,7 +54,7 @@ from ego_reasoner_ros.core.policy import Policy, PolicyInput
 from ego_reasoner_ros.core.prompts import (
     IMAGE_PLACEHOLDER, PROMPT_CONFIG_FILE, PromptBuilder, PromptConfig)
 from ego_reasoner_ros.sim_bridge.receptacles import ReceptacleCompat
-from ego_reasoner_ros.training import goals, metrics, thoughts
+from ego_reasoner_ros.training import experts, goals, metrics, thoughts
 from ego_reasoner_ros.training import phrasings as ph
 from ego_reasoner_ros.training.taskgen import (
     TaskGenConfig,
@@ -75,12 +75,8 @@ RANK_WEIGHTS = (0.4, 0.35, 0.25)
 SEARCH_PLACES = ('CounterTop', 'DiningTable', 'Cabinet', 'Drawer', 'Shelf', 'SideTable',
                  'Desk', 'Dresser', 'CoffeeTable', 'Fridge', 'Sofa', 'ArmChair', 'Bed',
                  'TVStand', 'SinkBasin', 'GarbageCan', 'ShelvingUnit', 'Microwave')
-#: The experts the data engine can run (see :func:`run_task`).
-EXPERTS = ('engine', 'sweep', 'probe', 'probe-segment', 'probe-numbered', 'probe-look')
-#: The experts built on ``SweepExpertPolicy``: its ``(search, plan_memory)`` for each.
-_SWEEP_EXPERTS = {'sweep': ('view', 'full'), 'probe': ('probe', 'full'),
-                  'probe-segment': ('probe', 'segment'), 'probe-numbered': ('probe', 'numbered'),
-                  'probe-look': ('look', 'full')}
+#: The experts the data engine can run (the registry in ``training/experts``).
+EXPERTS = experts.expert_names()
 _SKIP_VISIBLE = frozenset({'Floor', 'Wall', 'Window', 'LightSwitch', 'Blinds', 'Curtains'})
 _NAV, _END = Verb('navigate to'), Verb('end')
 _SINGLE_OBJECT = frozenset({'single_search', 'single_search_from_closerep', 'single_pickup',
@@ -592,13 +588,10 @@ def run_task(task: Task, sim: Any, *, seed: int, search_rank: int | None = None,
              prompt: PromptConfig | None = None) -> tuple[EpisodeRecord, Verdict]:
     """Run the expert on one task; return the record (metadata filled) and the verdict.
 
-    ``expert`` is ``'engine'`` (:class:`DataEnginePolicy`), ``'sweep'``
-    (:class:`~ego_reasoner_ros.training.sweep.SweepExpertPolicy`), ``'probe'`` (the sweep
-    expert deciding from the commands' outcomes, ``search='probe'``), ``'probe-segment'``
-    (the same, its thoughts carrying the plan only up to the next put,
-    ``plan_memory='segment'``), ``'probe-numbered'`` (every operation numbered,
-    ``plan_memory='numbered'``) or ``'probe-look'`` (the probe's places, acting only on what
-    the camera frame shows, ``search='look'``).
+    ``expert`` names an entry of the registry (``training/experts``): ``'engine'``
+    (:class:`DataEnginePolicy`) or one built on
+    :class:`~ego_reasoner_ros.training.sweep.SweepExpertPolicy` with the entry's ``search``
+    (``'sweep'``, ``'probe'``, ``'probe-look'``).
     """
     from ego_reasoner_ros.training.sim_env import SimStepEnvironment
 
@@ -610,20 +603,18 @@ def run_task(task: Task, sim: Any, *, seed: int, search_rank: int | None = None,
 
     env = SimStepEnvironment(sim, scene=scene if scene is not None else task.scene,
                              task=task.sim_task(), seed=seed, on_reset=on_reset)
+    spec = experts.get_expert(expert)
     policy: DataEnginePolicy | Any
-    if expert in _SWEEP_EXPERTS:
+    if spec.search is not None:
         from ego_reasoner_ros.training.sweep import SweepExpertPolicy
 
         rank = 0
-        search, plan_memory = _SWEEP_EXPERTS[expert]
         view = getattr(getattr(sim, 'config', None), 'width', 112)
         policy = SweepExpertPolicy(task, compat=compat, failure_prob=failure_prob, seed=seed,
-                                   search=search, plan_memory=plan_memory, view_size=int(view))
-    elif expert == 'engine':
+                                   search=spec.search, view_size=int(view))
+    else:
         policy = DataEnginePolicy(task, search_rank=rank, seed=seed, compat=compat,
                                   rewriter=rewriter, failure_prob=failure_prob)
-    else:
-        raise ValueError(f'expert must be one of {EXPERTS}, got {expert!r}')
     record = run_episode(policy, env, task.instruction, task.tasktype, config=LoopConfig(),
                          builder=PromptBuilder(prompt or PromptConfig()), seed=seed,
                          episode_id=episode_id or f'{task.identity}-v{rank}',
@@ -664,8 +655,7 @@ class DatagenConfig:
     def __post_init__(self) -> None:
         if not 0.0 <= self.failure_prob <= 1.0:
             raise ValueError(f'failure_prob must be in [0, 1], got {self.failure_prob}')
-        if self.expert not in EXPERTS:
-            raise ValueError(f'expert must be one of {EXPERTS}, got {self.expert!r}')
+        experts.get_expert(self.expert)  # unknown or removed: ValueError
         self.out_dir = Path(self.out_dir)
         if self.thought_style not in thoughts.THOUGHT_STYLES:
             raise ValueError(f'thought_style must be one of {thoughts.THOUGHT_STYLES}, '
@@ -1081,20 +1071,8 @@ def summarise(stats: list[dict[str, Any]], plan: dict[str, Any]) -> dict[str, An
     }
 
 
-#: How each expert searches, in the words of the dataset card.
-EXPERT_SEARCH = {
-    'engine': 'searches like a person (the correct place visited first, second or third)',
-    'sweep': 'searches the usual places of each object Type in a fixed order, deciding at '
-             'each from what is in view',
-    'probe': "walks the usual places of each object Type (those usual for the room's kind "
-             "first) and decides from the commands' outcomes only",
-    'probe-segment': "walks the usual places of each object Type and decides from the "
-                     "commands' outcomes only; its thoughts carry the plan up to the next put",
-    'probe-numbered': "walks the usual places of each object Type and decides from the "
-                      "commands' outcomes only; every object of its plan is numbered",
-    'probe-look': 'walks the usual places of each object Type and acts on an object only '
-                  'when the camera frame shows it ("I see X" / "No X in view")',
-}
+#: How each expert searches, in the words of the dataset card (from the registry).
+EXPERT_SEARCH = {name: e.does for name, e in experts.EXPERTS.items()}
 
 
 def write_card(out: Path, summary: dict[str, Any], stats: list[dict[str, Any]],

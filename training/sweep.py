@@ -77,9 +77,6 @@ SEARCH_MODES = ('view', 'probe', 'look')
 #: ``look`` search: an object counts as in view when it covers at least this share of the
 #: frame's pixels (10 pixels of a 112 x 112 frame), occlusion included.
 LOOK_MIN_FRACTION = 10 / (112 * 112)
-#: How thoughts carry the plan: every operation left, the part up to the next put, or every
-#: operation left with its number in the whole plan.
-PLAN_MEMORY = ('full', 'segment', 'numbered')
 _NAV, _END = Verb.NAVIGATE_TO, Verb.END
 _PUT_VERBS = (Verb('put'), Verb('put in'))
 
@@ -120,12 +117,6 @@ class _GiveUpError(Exception):
     """A key action failed: the trajectory cannot succeed."""
 
 
-def _numbered(op: str, n: int) -> str:
-    """``pickup Mug`` as the ``n``-th operation of a plan: ``pickup #n Mug``."""
-    verb, _, target = op.rpartition(' ')
-    return f'{verb} #{n} {target}'
-
-
 class SweepExpertPolicy(Policy):
     """Key-action expert with a fixed, observation-driven search (see the module docstring).
 
@@ -151,17 +142,14 @@ class SweepExpertPolicy(Policy):
 
     def __init__(self, task: Task | PlannedTask, *, compat: ReceptacleCompat | None = None,
                  failure_prob: float = 0.0, seed: int = 0, search: str = 'view',
-                 plan_memory: str = 'full', view_size: int = 112) -> None:
+                 view_size: int = 112) -> None:
         if not 0.0 <= failure_prob <= 1.0:
             raise ValueError(f'failure_prob must be in [0, 1], got {failure_prob}')
         if search not in SEARCH_MODES:
             raise ValueError(f'search must be one of {SEARCH_MODES}, got {search!r}')
-        if plan_memory not in PLAN_MEMORY:
-            raise ValueError(f'plan_memory must be one of {PLAN_MEMORY}, got {plan_memory!r}')
         if view_size <= 0:
             raise ValueError(f'view_size must be positive, got {view_size}')
         self.search = search
-        self.plan_memory = plan_memory
         self.view_size = int(view_size)
         self._renderer: Any = None
         self.task = task
@@ -228,37 +216,12 @@ class SweepExpertPolicy(Policy):
         if self.task.tasktype.startswith('single_search'):
             phase = next(iter(self.phases.values()), None)
             return f'find {phase.target}' if phase else 'find the object'
-        ops = [_numbered(op, n) if self.plan_memory == 'numbered' else op
-               for n, (k, op) in enumerate(self._ops(), 1) if k >= start]
+        ops = [op for k, op in self._ops() if k >= start]
         return ', '.join(ops) or ('nothing' if start else 'complete the task')
-
-    def _left(self, start: int) -> str:
-        """What is left of the plan from key ``start`` on, as the thoughts carry it.
-
-        ``full``: every operation left. ``segment``: only those up to the next ``put``,
-        then ``then the rest of the request`` when more follow: the list copied from turn
-        to turn stays short, and the next part is read from the request when it starts.
-        ``numbered``: every operation left, its object preceded by the operation's number in
-        the whole plan (``pickup #3 Mug, put #4 SinkBasin``). In ``pickup Cup, put Bin,
-        pickup Mug`` the token before the third object (``pickup``) also precedes the first,
-        so a model that copies the list by matching the previous token fetches ``Cup``
-        again; with the numbers, the token before every object is unique in the list, and
-        the numbers themselves only count up.
-        """
-        if self.plan_memory != 'segment' or self.task.tasktype.startswith('single_search'):
-            return self._plan(start)
-        ops = [(k, op) for k, op in self._ops() if k >= start]
-        segment = []
-        for k, op in ops:
-            segment.append(op)
-            if self.keys[k].verb in _PUT_VERBS:
-                break
-        text = ', '.join(segment) or 'nothing'
-        return text + ('; then the rest of the request' if len(ops) > len(segment) else '')
 
     def _think(self, i: int, text: str) -> str:
         """A thought that starts with what is left of the plan from key ``i`` on."""
-        return f'<Thinking>Left: {self._left(i)}. {text}</Thinking>'
+        return f'<Thinking>Left: {self._plan(i)}. {text}</Thinking>'
 
     def _cost_after(self, i: int) -> int:
         """Steps the keys from ``i`` on still need (the final ``end`` included)."""
@@ -567,11 +530,10 @@ class InstructionSweepPolicy(SweepExpertPolicy):
     """
 
     def __init__(self, *, compat: ReceptacleCompat | None = None, failure_prob: float = 0.0,
-                 seed: int = 0, search: str = 'view', plan_memory: str = 'full',
-                 view_size: int = 112) -> None:
+                 seed: int = 0, search: str = 'view', view_size: int = 112) -> None:
         super().__init__(PlannedTask('unplanned', 'single_search', ()), compat=compat,
                          failure_prob=failure_prob, seed=seed, search=search,
-                         plan_memory=plan_memory, view_size=view_size)
+                         view_size=view_size)
 
     def reset(self, instruction: str, *, seed: int | None = None,
               world: object | None = None) -> None:

@@ -18,7 +18,17 @@ import logging
 import sys
 from pathlib import Path
 
+from ego_reasoner_ros.training import experts
+
 logger = logging.getLogger(__name__)
+
+
+def _expert_name(name: str) -> str:
+    """``--expert``: a registered expert; a removed one names the log entry (exit 2)."""
+    try:
+        return experts.get_expert(name).name
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -53,22 +63,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument('--failure-prob', type=float, default=0.0, metavar='P',
                    help='before each navigation, with probability P first try a plausible '
                         'place the scene lacks, then recover (teaches recovery; default 0)')
-    p.add_argument('--expert', choices=('engine', 'sweep', 'probe', 'probe-segment',
-                                        'probe-numbered', 'probe-look'),
-                   default='engine',
-                   help="engine (default): the reference-style expert that walks to the right "
-                        "place first, second or third; sweep: a fixed, view-driven search with "
-                        "terse Type-level thoughts, which a small model can imitate "
-                        "(training/sweep.py); probe: the sweep deciding from the commands' "
-                        "outcomes only (tries the action at each place, opens containers), "
-                        "so every decision follows from what the model is shown; "
-                        "probe-segment: probe whose thoughts carry the plan only up to the "
-                        "next put (short lists for small models on multi-part tasks); "
-                        "probe-numbered: probe with every object of the plan preceded by "
-                        "its number, 'pickup #3 Mug', so the token before each object copied "
-                        "from turn to turn is unique; probe-look: the probe's places, but "
-                        "it acts on an object only when the camera frame shows it, so a "
-                        "model that imitates it must read its images")
+    p.add_argument('--expert', type=_expert_name, default='engine',
+                   metavar='{' + ','.join(experts.expert_names()) + '}',
+                   help='; '.join(f'{e.name}: {e.help}' for e in experts.EXPERTS.values()))
     p.add_argument('--restate-task', action='store_true',
                    help='end every later user turn with the task line again (recorded in '
                         'prompt_config.json, which trained models carry and the loop uses)')
