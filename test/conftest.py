@@ -27,7 +27,7 @@ def pytest_configure(config: pytest.Config) -> None:
     # no data variable and an empty user cache, so nothing fetched earlier is found either.
     if shared_hidden():
         os.environ.pop('EGO_REASONER_DATA', None)
-        os.environ.pop('EGO_BENCH_DATA', None)
+        os.environ.pop('EGO_REASONER_EB_DATA', None)
         os.environ['XDG_CACHE_HOME'] = tempfile.mkdtemp(prefix='ego-reasoner-no-shared-')
     else:
         shared = REPO.parent / 'shared' / 'data' / 'embodied-reasoner'
