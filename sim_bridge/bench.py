@@ -227,15 +227,14 @@ def bench_sim(
     Returns ``{"actions_per_s", "frames_per_s", "actions", "cases", "frames",
     "replay_ok", "replay_cases"}``; ``frames_per_s`` is None when the renderer is missing.
     """
-    from ego_reasoner_ros.sim_bridge.embedded import EmbeddedSim
-    from ego_reasoner_ros.sim_bridge.registry import SimConfig
+    from ego_reasoner_ros.sim_bridge.registry import SimConfig, make_sim
 
     root = Path(data_dir)
     cases, positions = load_public(root)
     if max_cases is not None:
         cases = cases[:max_cases]
     scenes = root / "scenes"
-    sim = EmbeddedSim(SimConfig(render=False, scenes_dir=scenes))
+    sim = make_sim(SimConfig(render=False, scenes_dir=scenes))
     # Warm the scene cache so JSON parsing is not timed.
     for sc in dict.fromkeys(c["scene"] for c in cases):
         sim.reset(options={"scene": sc})
@@ -253,7 +252,7 @@ def bench_sim(
         "frames_per_s": None,
         "frames": 0,
     }
-    rsim = EmbeddedSim(
+    rsim = make_sim(
         SimConfig(render=True, instance_mask=True, width=width, height=height,
                   scenes_dir=scenes)
     )

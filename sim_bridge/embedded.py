@@ -143,6 +143,7 @@ class EmbeddedSim(SimBackend):
             visibility_distance=cfg.visibility_distance,
             move_distance=cfg.move_distance,
             put_table=cfg.put_table,
+            rules=cfg.rules,
         )
         res = self.world.init()
         obs = self._observe(res, "init")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ego_reasoner_ros.sim_bridge.base import SimBackend
+from ego_reasoner_ros.sim_bridge.world import RULE_SETS
 
 SIM_TYPES = ("embedded", "ai2thor")
 
@@ -27,6 +28,8 @@ class SimConfig:
         move_distance: metres per ``move forward`` (0.5 at evaluation, 1.0 in training data).
         scenes_dir: where scene names are looked up when ``reset`` gets a name.
         put_table: optional Type -> receptacle Types enforced by ``put`` (embedded only).
+        rules: derived-state rule set of the embedded world (``RULE_SETS``):
+            ``"er"`` (Embodied-Reasoner's continuous rule) or ``"alfred"`` (set at events).
         local_executable_path: AI2-THOR Unity build to use (ai2thor only).
         ai2thor_kwargs: extra ``Controller`` keyword arguments (ai2thor only).
     """
@@ -43,6 +46,7 @@ class SimConfig:
     move_distance: float = 0.5
     scenes_dir: str | Path | None = None
     put_table: dict[str, list[str]] | None = None
+    rules: str = "er"
     local_executable_path: str | None = None
     ai2thor_kwargs: dict[str, Any] = field(default_factory=dict)
 
@@ -55,6 +59,8 @@ class SimConfig:
             raise ValueError(f"fov must be in [1, 180), got {self.fov}")
         if self.visibility_distance <= 0 or self.move_distance <= 0:
             raise ValueError("visibility_distance and move_distance must be positive")
+        if self.rules not in RULE_SETS:
+            raise ValueError(f"unknown rule set {self.rules!r}; expected one of {RULE_SETS}")
 
 
 def make_sim(config: SimConfig | dict[str, Any] | None = None, **overrides: Any) -> SimBackend:

@@ -35,7 +35,7 @@ from ego_reasoner_ros.sim_bridge.procedural import (
     write_scene,
 )
 from ego_reasoner_ros.sim_bridge.receptacles import ReceptacleCompat
-from ego_reasoner_ros.sim_bridge.registry import make_sim
+from ego_reasoner_ros.sim_bridge.registry import SimConfig, make_sim
 from ego_reasoner_ros.sim_bridge.scene import load_scene
 from ros_graph_helpers import LockedBuffer, Probe
 
@@ -69,14 +69,14 @@ def test_default_scene_is_the_generated_demo_kitchen(tmp_path):
     assert spec.room_type == written.room_type
     assert spec.metadata == written.metadata
     assert spec.origin_pose == written.origin_pose
-    sim = make_sim(type='embedded', render=False)
+    sim = make_sim(SimConfig(render=False))
     _obs, info = sim.reset(options={'scene': DEFAULT_SCENE})
     assert info['success'] and info['navigable_objects']
 
 
 def test_scene_name_without_data_names_the_fetch_command(tmp_path, monkeypatch):
     monkeypatch.setenv('EGO_REASONER_DATA', str(tmp_path))  # empty: no scenes/ in it
-    sim = make_sim(type='embedded', render=False)
+    sim = make_sim(SimConfig(render=False))
     with pytest.raises(DataError, match="ego-reasoner data fetch") as err:
         sim.reset(options={'scene': 'FloorPlan1'})
     assert 'FloorPlan1' in str(err.value) and DEFAULT_SCENE in str(err.value)

@@ -18,6 +18,12 @@ from ego_reasoner_ros.training.check_dataset import replay_episode
 from ego_reasoner_ros.training.sweep import SWEEP_ORDER, sweep_places
 from ego_reasoner_ros.training.taskgen import TaskGenConfig, generate_tasks
 
+
+def _sim(size: int, render: bool = True):
+    """A data-engine simulator (the engine's settings)."""
+    return datagen.make_sim(datagen.sim_config(size, render=render))
+
+
 TAG_RE = re.compile(r'^(?:<(Observation|Planning|Thinking|Reflection|Verification)>[^<]+'
                     r'</\1>)+<DecisionMaking>[^<\n]+</DecisionMaking>$')
 
@@ -47,7 +53,7 @@ def world_tasks(tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
 
 
 def test_sweep_trajectories_succeed_and_search_only_present_places(world_tasks) -> None:
-    sim, replay_sim = datagen.make_sim(64), datagen.make_sim(64, render=False)
+    sim, replay_sim = _sim(64), _sim(64, render=False)
     compat = ReceptacleCompat.builtin()
     kept = 0
     searched = 0
@@ -95,7 +101,7 @@ def test_datagen_config_rejects_unknown_expert(tmp_path: Path) -> None:
 
 
 def test_mistaken_pickups_fail_and_the_search_goes_on(world_tasks) -> None:
-    sim, replay_sim = datagen.make_sim(64), datagen.make_sim(64, render=False)
+    sim, replay_sim = _sim(64), _sim(64, render=False)
     compat = ReceptacleCompat.builtin()
     mistakes = 0
     for rec in world_tasks:
@@ -138,7 +144,7 @@ def _instruction_episodes(spec: str, world_tasks: list[dict]):
     import ego_reasoner_ros.training.policies  # noqa: F401  (registers 'sweep', 'probe')
     from ego_reasoner_ros.training.sim_env import SimStepEnvironment
 
-    sim = datagen.make_sim(64, render=False)
+    sim = _sim(64, render=False)
     policy = make_policy(spec)
     for rec in world_tasks:
         task = datagen.task_from_record(rec)
@@ -204,7 +210,7 @@ def test_room_kind_and_probe_places() -> None:
 
 def test_probe_search_decides_from_outcomes_only(world_tasks) -> None:
     """Every failure is a probe the expert counted; after one, the next command moves on."""
-    sim, replay_sim = datagen.make_sim(64), datagen.make_sim(64, render=False)
+    sim, replay_sim = _sim(64), _sim(64, render=False)
     compat = ReceptacleCompat.builtin()
     kept = probes = 0
     for rec in world_tasks:
@@ -274,7 +280,7 @@ def test_look_search_says_what_the_frame_shows_and_acts_on_it(world_tasks) -> No
     from ego_reasoner_ros.training.sim_env import SimStepEnvironment
     from ego_reasoner_ros.training.sweep import LOOK_MIN_FRACTION, SweepExpertPolicy
 
-    sim, replay_sim = datagen.make_sim(64), datagen.make_sim(64, render=False)
+    sim, replay_sim = _sim(64), _sim(64, render=False)
     threshold = LOOK_MIN_FRACTION * 64 * 64
     compat = ReceptacleCompat.builtin()
 

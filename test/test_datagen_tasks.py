@@ -13,10 +13,9 @@ import pytest
 from data_paths import ER_DATA
 
 from ego_reasoner_ros.sim_bridge.bench import replay_case
-from ego_reasoner_ros.sim_bridge.embedded import EmbeddedSim
 from ego_reasoner_ros.sim_bridge.procedural import generate_scenes
 from ego_reasoner_ros.sim_bridge.receptacles import ReceptacleCompat
-from ego_reasoner_ros.sim_bridge.registry import SimConfig
+from ego_reasoner_ros.sim_bridge.registry import SimConfig, make_sim
 from ego_reasoner_ros.sim_bridge.scene import iter_scene_dirs, load_scene
 from ego_reasoner_ros.training import phrasings, thoughts
 from ego_reasoner_ros.training.evaluate import evaluate_tasks
@@ -212,7 +211,7 @@ def _keys(task: dict) -> list[str]:
 
 def test_every_generated_task_replays(proc_scenes: Path) -> None:
     ts = generate_tasks([proc_scenes], TaskGenConfig(seed=2, tasks_per_scene=30))
-    sim = EmbeddedSim(SimConfig(render=False))
+    sim = make_sim(SimConfig(render=False))
     failed = [(t['identity'], r.steps[-1]) for t in ts.tasks
               for r in [replay_case(sim, t, None, proc_scenes)] if not r.ok]
     assert ts.tasks and not failed
@@ -243,7 +242,7 @@ def test_non_receptacles_are_never_put_targets() -> None:
                         compat=ReceptacleCompat.default(DATA))
     assert ts.tasks
     assert not any('put Bathtub' in _keys(t) for t in ts.tasks)
-    sim = EmbeddedSim(SimConfig(render=False))
+    sim = make_sim(SimConfig(render=False))
     assert all(replay_case(sim, t, None, SCENES).ok for t in ts.tasks)
 
 
@@ -271,7 +270,7 @@ def test_searches_for_repeated_types_are_well_defined(proc_scenes: Path) -> None
     assert repeated  # the well-defined ones are still generated
     # ... and any instance answers them: the expert passes the ER metric and the goal.
     rows = evaluate_tasks([Task.from_dict(t, i) for i, t in enumerate(repeated)],
-                          ExpertPolicy(), EmbeddedSim(SimConfig(render=False)),
+                          ExpertPolicy(), make_sim(SimConfig(render=False)),
                           scenes=proc_scenes)
     assert all(r['success'] and r['strict_success'] for r in rows), [
         (t['taskquery'], r['steps']) for t, r in zip(repeated, rows)

@@ -18,6 +18,12 @@ from ego_reasoner_ros.training.check_dataset import check_dataset, replay_episod
 from ego_reasoner_ros.training.taskgen import TaskGenConfig, generate_tasks
 from data_paths import ER_DATA
 
+
+def _sim(size: int, render: bool = True):
+    """A data-engine simulator (the engine's settings)."""
+    return datagen.make_sim(datagen.sim_config(size, render=render))
+
+
 DATA = ER_DATA
 SCENES = DATA / 'scenes'
 TAG_RE = re.compile(r'^(?:<(Observation|Planning|Thinking|Reflection|Verification)>[^<]+'
@@ -64,7 +70,7 @@ def _run_and_check(recs: list[dict], sim, replay_sim) -> list:
 
 @pytest.fixture(scope='module')
 def sims():
-    return datagen.make_sim(96), datagen.make_sim(64, render=False)
+    return _sim(96), _sim(64, render=False)
 
 
 def test_procedural_trajectories_replay_to_success(tmp_path: Path, sims) -> None:

@@ -11,10 +11,9 @@ import pytest
 
 from ego_reasoner_ros.cli.main import main as cli_main
 from ego_reasoner_ros.core.errors import DataError
-from ego_reasoner_ros.sim_bridge.embedded import EmbeddedSim
 from ego_reasoner_ros.sim_bridge.procedural import generate_scenes
 from ego_reasoner_ros.sim_bridge.receptacles import ReceptacleCompat
-from ego_reasoner_ros.sim_bridge.registry import SimConfig
+from ego_reasoner_ros.sim_bridge.registry import SimConfig, make_sim
 from ego_reasoner_ros.training.baselines import RandomPolicy
 from ego_reasoner_ros.training.evaluate import evaluate_tasks
 from ego_reasoner_ros.training.expert import ExpertPolicy
@@ -46,7 +45,7 @@ def two_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path
     generate_scenes(scenes, 3, 7, ReceptacleCompat.builtin())
     ts = generate_tasks([scenes], TaskGenConfig(seed=1, tasks_per_scene=4))
     tasks = [Task.from_dict(t, i) for i, t in enumerate(ts.tasks)]
-    sim = EmbeddedSim(SimConfig(render=False))
+    sim = make_sim(SimConfig(render=False))
     dirs = []
     for name, policy in (('random', RandomPolicy()), ('expert', ExpertPolicy())):
         rows = evaluate_tasks(tasks, policy, sim, scenes=scenes)

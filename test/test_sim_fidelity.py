@@ -13,8 +13,7 @@ from ego_reasoner_ros.sim_bridge.bench import (
     type_id_mismatches,
     untyped_key_actions,
 )
-from ego_reasoner_ros.sim_bridge.embedded import EmbeddedSim
-from ego_reasoner_ros.sim_bridge.registry import SimConfig
+from ego_reasoner_ros.sim_bridge.registry import SimConfig, make_sim
 from ego_reasoner_ros.sim_bridge.scene import find_scene, iter_scene_dirs, load_scene
 from data_paths import ER_DATA
 
@@ -66,7 +65,7 @@ def test_data_defect_helpers_find_the_known_cases(public):
 
 def test_every_public_case_replays(public):
     cases, positions = public
-    sim = EmbeddedSim(SimConfig(render=False, scenes_dir=DATA / "scenes"))
+    sim = make_sim(SimConfig(render=False, scenes_dir=DATA / "scenes"))
     untyped = untyped_key_actions(cases)
     mism = type_id_mismatches(cases)
     full = 0

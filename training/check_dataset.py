@@ -24,38 +24,29 @@ from typing import Any
 
 from ego_reasoner_ros.core.episode import EpisodeRecord
 from ego_reasoner_ros.core.errors import DataError
-from ego_reasoner_ros.core.loop import LoopConfig, run_episode
 from ego_reasoner_ros.core.policy import ScriptedPolicy
-from ego_reasoner_ros.training import goals
+from ego_reasoner_ros.sim_bridge.registry import make_sim
 from ego_reasoner_ros.training.datagen import (
     EPISODES_DIR,
     TASKS_FILE,
     image_placeholders,
     judge,
-    make_sim,
     planned_failures,
+    sim_config,
     task_from_record,
 )
+from ego_reasoner_ros.training.episode_runner import run_scored_episode
 
 logger = logging.getLogger(__name__)
 
 
 def replay_episode(record: EpisodeRecord, task_rec: dict[str, Any], sim: Any) -> list[str]:
     """Replay one record; returns the problems found (empty when it is fine)."""
-    from ego_reasoner_ros.training.sim_env import SimStepEnvironment
-
     task = task_from_record(task_rec)
-    initial: dict[str, Any] = {}
-
-    def on_reset(env: Any) -> None:
-        initial['state'] = goals.capture_initial(env.world)
-
-    env = SimStepEnvironment(sim, scene=task_rec.get('scene_path') or task.scene,
-                             task=task.sim_task(), on_reset=on_reset)
-    outputs = [s.raw_output for s in record.model_steps]
-    policy = ScriptedPolicy(outputs, name='replay')
-    again = run_episode(policy, env, task.instruction, task.tasktype, config=LoopConfig(),
-                        episode_id=record.episode_id, scene=task.scene)
+    policy = ScriptedPolicy([s.raw_output for s in record.model_steps], name='replay')
+    run = run_scored_episode(policy, task, sim, scene=task_rec.get('scene_path') or task.scene,
+                             episode_id=record.episode_id).raise_error()
+    again = run.record
     problems = []
     old = [(str(s.action), s.success) for s in record.steps]
     new = [(str(s.action), s.success) for s in again.steps]
@@ -63,8 +54,7 @@ def replay_episode(record: EpisodeRecord, task_rec: dict[str, Any], sim: Any) ->
         problems.append(f'replay differs: recorded {old} vs replayed {new}')
     expert = record.metadata.get('expert') or {}
     # deliberate failures of the expert (probes, unreachable sweep places) are part of the data
-    verdict = judge(again, task, env.world, initial.get('state'),
-                    allowed_failures=planned_failures(expert))
+    verdict = judge(run, allowed_failures=planned_failures(expert))
     if not verdict.kept:
         problems.append(f'replay not a success: {verdict.reason}')
     return problems
@@ -96,7 +86,7 @@ def check_dataset(out_dir: str | Path, *, limit: int | None = None,
     if incomplete:
         problems.append(f'episode folders without episode.json: {incomplete[:5]}')
     seen_tasks: dict[str, str] = {}
-    sim = make_sim(64, render=False)
+    sim = make_sim(sim_config(64, render=False))
     replayed = 0
     todo = dirs if limit is None else dirs[:limit]
     bar = None

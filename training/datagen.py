@@ -48,14 +48,16 @@ from ego_reasoner_ros.core.progress import Progress
 from ego_reasoner_ros.core.actions import Action, Verb
 from ego_reasoner_ros.core.episode import EpisodeRecord
 from ego_reasoner_ros.core.errors import DataError, require
-from ego_reasoner_ros.core.loop import LoopConfig, max_steps_for, run_episode
+from ego_reasoner_ros.core.loop import max_steps_for
 from ego_reasoner_ros.core.parser import format_decision
 from ego_reasoner_ros.core.policy import Policy, PolicyInput
 from ego_reasoner_ros.core.prompts import (
     IMAGE_PLACEHOLDER, PROMPT_CONFIG_FILE, PromptBuilder, PromptConfig)
 from ego_reasoner_ros.sim_bridge.receptacles import ReceptacleCompat
-from ego_reasoner_ros.training import experts, goals, metrics, thoughts
+from ego_reasoner_ros.sim_bridge.registry import SimConfig, make_sim
+from ego_reasoner_ros.training import experts, thoughts
 from ego_reasoner_ros.training import phrasings as ph
+from ego_reasoner_ros.training.episode_runner import ScoredEpisode, run_scored_episode
 from ego_reasoner_ros.training.taskgen import (
     TaskGenConfig,
     generate_tasks,
@@ -527,13 +529,10 @@ class Verdict:
     n_failed_steps: int = 0
 
 
-def make_sim(image_size: int, render: bool = True) -> Any:
-    """An embedded simulator for the data engine (three views after ``observe``)."""
-    from ego_reasoner_ros.sim_bridge.registry import SimConfig
-    from ego_reasoner_ros.sim_bridge.embedded import EmbeddedSim
-
-    return EmbeddedSim(SimConfig(width=image_size, height=image_size, render=render,
-                                 observe_composite=False))
+def sim_config(image_size: int, render: bool = True) -> SimConfig:
+    """The data engine's simulator settings (three views after ``observe``)."""
+    return SimConfig(width=image_size, height=image_size, render=render,
+                     observe_composite=False)
 
 
 def task_from_record(rec: dict[str, Any]) -> Task:
@@ -551,22 +550,17 @@ def planned_failures(expert_stats: dict[str, Any]) -> int:
     return sum(int(expert_stats.get(k, 0)) for k in PLANNED_FAILURE_KEYS)
 
 
-def judge(record: EpisodeRecord, task: Task, world: Any,
-          initial: goals.InitialState | None, *, allowed_failures: int = 0) -> Verdict:
-    """Apply the acceptance rules to a finished episode.
+def judge(run: ScoredEpisode, *, allowed_failures: int = 0) -> Verdict:
+    """Apply the acceptance rules to a finished, scored episode.
 
     ``allowed_failures`` failed steps are accepted (the expert's deliberate probes).
     """
+    record, score = run.record, run.score
     failed = max(0, sum(1 for s in record.steps if s.executed and not s.success)
                  - allowed_failures)
-    score = metrics.score_trajectory(record.trajectory_entries(), task.key_actions,
-                                     tasktype=task.tasktype, taskname=task.taskname)
-    try:
-        goal = goals.goal_for_task(task)
-        strict = goals.check_goal(goal, world, initial)
-        strict_ok, strict_msg = strict.success, '; '.join(strict.failed)
-    except DataError as exc:
-        strict_ok, strict_msg = False, str(exc)
+    strict = run.strict
+    strict_ok = bool(strict is not None and strict.success)
+    strict_msg = '; '.join(strict.failed) if strict is not None else 'no world state'
     reason = ''
     if record.terminated_by != 'end':
         reason = f'episode ended by {record.terminated_by}'
@@ -593,16 +587,7 @@ def run_task(task: Task, sim: Any, *, seed: int, search_rank: int | None = None,
     :class:`~ego_reasoner_ros.training.sweep.SweepExpertPolicy` with the entry's ``search``
     (``'sweep'``, ``'probe'``, ``'probe-look'``).
     """
-    from ego_reasoner_ros.training.sim_env import SimStepEnvironment
-
     rank = search_rank_for(str(task.identity), seed) if search_rank is None else search_rank
-    initial: dict[str, Any] = {}
-
-    def on_reset(env: Any) -> None:
-        initial['state'] = goals.capture_initial(env.world)
-
-    env = SimStepEnvironment(sim, scene=scene if scene is not None else task.scene,
-                             task=task.sim_task(), seed=seed, on_reset=on_reset)
     spec = experts.get_expert(expert)
     policy: DataEnginePolicy | Any
     if spec.search is not None:
@@ -615,12 +600,11 @@ def run_task(task: Task, sim: Any, *, seed: int, search_rank: int | None = None,
     else:
         policy = DataEnginePolicy(task, search_rank=rank, seed=seed, compat=compat,
                                   rewriter=rewriter, failure_prob=failure_prob)
-    record = run_episode(policy, env, task.instruction, task.tasktype, config=LoopConfig(),
-                         builder=PromptBuilder(prompt or PromptConfig()), seed=seed,
-                         episode_id=episode_id or f'{task.identity}-v{rank}',
-                         scene=task.scene)
-    verdict = judge(record, task, env.world, initial.get('state'),
-                    allowed_failures=planned_failures(policy.stats()))
+    run = run_scored_episode(policy, task, sim, scene=scene, seed=seed,
+                             builder=PromptBuilder(prompt or PromptConfig()),
+                             episode_id=episode_id or f'{task.identity}-v{rank}').raise_error()
+    record = run.record
+    verdict = judge(run, allowed_failures=planned_failures(policy.stats()))
     record.metadata.update({
         'task_identity': str(task.identity), 'taskname': task.taskname,
         'key_actions': list(task.key_actions), 'expert': policy.stats(),
@@ -762,7 +746,7 @@ def _worker_init(out_dir: str, image_size: int, seed: int, rewrite_url: str | No
     rewriter = make_rewriter(rewrite_url, rewrite_model) if rewrite_url else None
     if thought_style != 'full':
         rewriter = _shortener(thought_style, rewriter)
-    _WORKER.update(out_dir=Path(out_dir), sim=make_sim(image_size), seed=seed,
+    _WORKER.update(out_dir=Path(out_dir), sim=make_sim(sim_config(image_size)), seed=seed,
                    compat=ReceptacleCompat.default(), rewriter=rewriter,
                    failure_prob=failure_prob, expert=expert,
                    prompt=PromptConfig(restate_task=restate_task))

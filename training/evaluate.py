@@ -25,13 +25,10 @@ from typing import Any
 
 from ego_reasoner_ros.core.errors import DataError
 from ego_reasoner_ros.core.fileio import atomic_write_text
-from ego_reasoner_ros.core.loop import EpisodeError, LoopConfig, run_episode
 from ego_reasoner_ros.core.policy import Policy, PolicyInput, PolicyWrapper, make_policy
 from ego_reasoner_ros.core.progress import Progress
 from ego_reasoner_ros.training import report as rpt
-from ego_reasoner_ros.training.goals import capture_initial, check_goal, goal_for_task
-from ego_reasoner_ros.training.metrics import score_trajectory
-from ego_reasoner_ros.training.sim_env import SimStepEnvironment
+from ego_reasoner_ros.training.episode_runner import ER_PROTOCOL, run_scored_episode
 from ego_reasoner_ros.training.tasks import (
     InvalidTask,
     Task,
@@ -211,6 +208,7 @@ class _Worker:
         self.policy: Policy | None = None
         self.sim: Any = None
         self.render: bool | None = None
+        self.protocol = ER_PROTOCOL.with_parser(config.parser)
 
     def _setup(self) -> None:
         self._setup_policy()
@@ -248,42 +246,22 @@ class _Worker:
         }
         try:
             self._setup()
-            goal = goal_for_task(task)
-            initial: dict[str, Any] = {}
-
-            def on_reset(env: SimStepEnvironment) -> None:
-                world = getattr(env.sim, 'world', None)
-                if world is not None:
-                    initial['state'] = capture_initial(world)
-
-            env = SimStepEnvironment(self.sim, scene=task.scene, scenes_dir=self.config.scenes,
-                                     task=task.sim_task(), agent_positions=self.positions,
-                                     seed=task_seed(self.config.seed, task.identity),
-                                     on_reset=on_reset)
-            record = None
-            try:
-                record = run_episode(
-                    self.policy, env, task.instruction, task.tasktype,
-                    config=LoopConfig(parser_mode=self.config.parser),
-                    seed=task_seed(self.config.seed, task.identity),
-                    episode_id=str(task.identity), scene=task.scene)
-            except EpisodeError as exc:
-                record = exc.record
-                row['error'] = str(record.metadata.get('error') or exc)
-            entries = record.trajectory_entries() if record is not None else []
-            row['terminated_by'] = record.terminated_by if record is not None else None
-            row['n_steps'] = record.step_count if record is not None else 0
-            row['steps'] = [{k: v for k, v in e.items() if k != 'images'} for e in entries]
-            if row['error'] is None:
-                er = score_trajectory(entries, task.key_actions, tasktype=task.tasktype,
-                                      taskname=task.taskname)
+            seed = task_seed(self.config.seed, task.identity)
+            run = run_scored_episode(self.policy, task, self.sim, protocol=self.protocol,
+                                     scenes_dir=self.config.scenes,
+                                     agent_positions=self.positions, seed=seed,
+                                     episode_id=str(task.identity))
+            entries = run.record.trajectory_entries()
+            row.update(error=run.error, terminated_by=run.record.terminated_by,
+                       n_steps=run.record.step_count,
+                       steps=[{k: v for k, v in e.items() if k != 'images'} for e in entries])
+            if run.error is None:
+                er = run.score
                 row.update(success=er.success, completeness=er.completeness,
                            efficiency=er.efficiency, reward=er.reward, total=er.total)
-                world = getattr(self.sim, 'world', None)
-                if world is not None:
-                    strict = check_goal(goal, world, initial.get('state'))
-                    row['strict_success'] = int(strict.success)
-                    row['strict_failed'] = list(strict.failed)
+                if run.strict is not None:
+                    row['strict_success'] = int(run.strict.success)
+                    row['strict_failed'] = list(run.strict.failed)
                 else:
                     row['strict_failed'] = ['no world state from this simulator']
         except Exception as exc:  # any crash is a failure of this case only

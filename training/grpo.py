@@ -20,6 +20,8 @@ import logging
 from typing import Any
 
 from ego_reasoner_ros.core.errors import require
+from ego_reasoner_ros.training.experts import check_removed
+from ego_reasoner_ros.training.settings import GROUP
 from ego_reasoner_ros.training.train_data import parse_turns
 from ego_reasoner_ros.training.sft import (
     TrainConfig, build_arg_parser, config_from_args, finish, keep_prompt_config,
@@ -50,8 +52,8 @@ class GRPOTrainConfig(TrainConfig):
     output_dir: str = 'runs/grpo'
     learning_rate: float = 1e-6
     rewards: Any = field(default_factory=lambda: {'format': 0.5, 'imitation': 1.0})
-    env_reward: dict[str, Any] = field(default_factory=dict)
-    rollout_reward: dict[str, Any] = field(default_factory=dict)
+    env_reward: dict[str, Any] = field(default_factory=dict, metadata=GROUP)
+    rollout_reward: dict[str, Any] = field(default_factory=dict, metadata=GROUP)
     turns: str = 'all'
     max_prompt_images: int | None = None
     num_generations: int = 4
@@ -67,6 +69,8 @@ class GRPOTrainConfig(TrainConfig):
             self.rewards = {name: 1.0 for name in self.rewards}
         if not isinstance(self.rewards, dict) or not self.rewards:
             raise ValueError('rewards must name at least one reward function')
+        for name in self.rewards:
+            check_removed(f'reward {name}')  # a reward that lost: exit 2 naming its log entry
         if self.num_generations < 2:
             raise ValueError('num_generations must be >= 2 (GRPO compares a group)')
         if self.max_completion_length < 1:

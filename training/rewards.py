@@ -6,9 +6,8 @@ Every function follows TRL's reward signature ``f(completions, **columns) -> lis
 (``completions[i]`` is a string or ``[{"role": "assistant", "content": text}]``) and is pure:
 the score depends only on the completion and the dataset row. Columns used (written by
 :func:`ego_reasoner_ros.training.train_data.grpo_rows`): ``expert_action``,
-``expert_reply`` (the dataset's whole reply), ``history_actions`` and ``object_types`` (JSON
-lists), and for :class:`EnvReward` the trajectory meta ``scene``, ``task`` and
-``key_actions``.
+``history_actions`` and ``object_types`` (JSON lists), and for :class:`EnvReward` the
+trajectory meta ``scene``, ``task`` and ``key_actions``.
 
 >>> done = [[{'role': 'assistant', 'content': 'ok <DecisionMaking>pickup Apple</DecisionMaking>'}]]
 >>> format_reward(done, object_types=['["Apple"]'])
@@ -25,14 +24,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-import difflib
 import json
 import logging
-import re
 from typing import Any
 
 from ego_reasoner_ros.core.actions import Action
 from ego_reasoner_ros.core.parser import ParsedAction, ParserMode, parse_action
+from ego_reasoner_ros.training.experts import check_removed
 
 logger = logging.getLogger(__name__)
 
@@ -140,50 +138,6 @@ def imitation_reward(completions: Sequence[Any], **kwargs: Any) -> list[float]:
     return out
 
 
-_WORDS = re.compile(r"[A-Za-z0-9]+|[^\sA-Za-z0-9]")
-
-
-def thought_section(text: str, tag: str) -> str | None:
-    """The text inside the first ``<tag>...</tag>`` of a reply (None when absent).
-
-    >>> thought_section('<Planning>Plan: pickup Apple.</Planning><Thinking>go</Thinking>',
-    ...                 'Planning')
-    'Plan: pickup Apple.'
-    """
-    match = re.search(rf'<{tag}>(.*?)</{tag}>', text, re.S)
-    return match.group(1).strip() if match else None
-
-
-def planning_reward(completions: Sequence[Any], **kwargs: Any) -> list[float]:
-    """How close the completion's ``<Planning>`` is to the dataset reply's, in [0, 1].
-
-    The word-level similarity (``difflib`` ratio: 1.0 for the same plan) of the two
-    ``<Planning>`` sections. It scores the step where a wrong plan costs most, the first
-    turn, where the next action alone (``navigate to CellPhone``) cannot tell a toggle task
-    from a pickup task. A completion without the section scores 0; a row whose reference
-    reply has none scores 0 for every completion (no signal, no push).
-
-    >>> ref = ['<Planning>Plan: toggle CellPhone.</Planning><DecisionMaking>...']
-    >>> planning_reward(['<Planning>Plan: toggle CellPhone.</Planning>',
-    ...                  '<Planning>Plan: pickup CellPhone.</Planning>', 'no plan'],
-    ...                 expert_reply=ref * 3)
-    [1.0, 0.8, 0.0]
-    """
-    n = len(completions)
-    references = _column(kwargs, 'expert_reply', n)
-    out = []
-    for completion, reference in zip(completions, references):
-        want = thought_section(reference or '', 'Planning')
-        got = thought_section(completion_text(completion), 'Planning')
-        if want is None or got is None:
-            out.append(0.0)
-            continue
-        matcher = difflib.SequenceMatcher(None, _WORDS.findall(want), _WORDS.findall(got),
-                                          autojunk=False)
-        out.append(round(matcher.ratio(), 6))
-    return out
-
-
 @dataclass
 class EnvRewardConfig:
     """Scores of the one-step online reward.
@@ -251,10 +205,9 @@ class EnvReward:
         return self.config.scenes_dir or default_scenes_dir()
 
     def _sim(self, scene: str, task: dict[str, Any], history: list[str]):
-        from ego_reasoner_ros.sim_bridge.embedded import EmbeddedSim
-        from ego_reasoner_ros.sim_bridge.registry import SimConfig
+        from ego_reasoner_ros.sim_bridge.registry import SimConfig, make_sim
 
-        sim = EmbeddedSim(SimConfig(render=False, scenes_dir=self._scenes_dir()))
+        sim = make_sim(SimConfig(render=False, scenes_dir=self._scenes_dir()))
         sim.reset(options={'scene': scene, 'task': task})
         for past in history:
             sim.step(past)
@@ -320,15 +273,17 @@ def env_reward(completions: Sequence[Any], **kwargs: Any) -> list[float]:
 
 #: Names usable in training configs.
 REWARD_FUNCTIONS = {'format': format_reward, 'imitation': imitation_reward,
-                    'planning': planning_reward, 'env': env_reward}
+                    'env': env_reward}
 
 
 def get_reward(name: str, **options: Any):
-    """A reward function by name: ``format``, ``imitation``, ``planning``, ``env``, ``rollout``.
+    """A reward function by name: ``format``, ``imitation``, ``env``, ``rollout``.
 
     ``rollout`` (:class:`~ego_reasoner_ros.training.rollout_reward.RolloutReward`) needs
-    options (at least ``tasks``) and a model bound before it is called.
+    options (at least ``tasks``) and a model bound before it is called. A removed reward
+    (``planning``) raises :class:`~ego_reasoner_ros.training.experts.RemovedOptionError`.
     """
+    check_removed(f'reward {name}')
     if name == 'env' and options:
         return EnvReward(EnvRewardConfig(**options))
     if name == 'rollout':

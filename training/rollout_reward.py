@@ -36,7 +36,7 @@ import time
 from typing import Any
 
 from ego_reasoner_ros.core.errors import DataError
-from ego_reasoner_ros.core.loop import EpisodeError, LoopConfig, run_episode
+from ego_reasoner_ros.core.loop import EpisodeError
 from ego_reasoner_ros.core.policy import Policy, PolicyInput
 from ego_reasoner_ros.core.prompts import load_prompt_config
 from ego_reasoner_ros.training.rewards import _column, completion_text, default_scenes_dir
@@ -210,12 +210,11 @@ class RolloutReward:
 
     def _simulator(self):
         if self._sim is None:
-            from ego_reasoner_ros.sim_bridge.embedded import EmbeddedSim
-            from ego_reasoner_ros.sim_bridge.registry import SimConfig
+            from ego_reasoner_ros.sim_bridge.registry import SimConfig, make_sim
 
-            self._sim = EmbeddedSim(SimConfig(width=self.image_size, height=self.image_size,
-                                              scenes_dir=self.scenes_dir,
-                                              observe_composite=False))
+            self._sim = make_sim(SimConfig(width=self.image_size, height=self.image_size,
+                                           scenes_dir=self.scenes_dir,
+                                           observe_composite=False))
         return self._sim
 
     def run(self, task: Any, replies: Sequence[str], model_policy: Policy | None,
@@ -231,20 +230,16 @@ class RolloutReward:
         Raises:
             EpisodeError: when the episode cannot run (a scene or simulator failure).
         """
-        from ego_reasoner_ros.training.metrics import score_trajectory
-        from ego_reasoner_ros.training.sim_env import SimStepEnvironment
+        from ego_reasoner_ros.training.episode_runner import run_scored_episode
 
         budget = self.config.max_new_steps if max_new_steps is None else max_new_steps
         policy = ContinuationPolicy(replies, model_policy, budget, reset_model=reset_model)
         policy.prompt_config = self.prompt_config
-        env = SimStepEnvironment(self._simulator(), scene=self.scene_for(task),
-                                 scenes_dir=self.scenes_dir, task=task.sim_task(), seed=self.seed)
-        record = run_episode(policy, env, task.instruction, task.tasktype,
-                             config=LoopConfig(), seed=self.seed,
-                             episode_id=str(task.identity), scene=task.scene)
+        run = run_scored_episode(policy, task, self._simulator(), scene=self.scene_for(task),
+                                 scenes_dir=self.scenes_dir, seed=self.seed,
+                                 episode_id=str(task.identity), strict=False).raise_error()
+        record, er = run.record, run.score
         self.model_decisions += policy.model_calls
-        er = score_trajectory(record.trajectory_entries(), task.key_actions,
-                              tasktype=task.tasktype, taskname=task.taskname)
         record.metadata['model_calls'] = policy.model_calls
         return record, er
 

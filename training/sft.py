@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 import json
 import logging
 import os
@@ -27,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from ego_reasoner_ros.core.errors import require
+from ego_reasoner_ros.training import settings
+from ego_reasoner_ros.training.settings import GROUP
 from ego_reasoner_ros.training.train_data import FIRST_TURNS, LOOK_TURNS
 
 logger = logging.getLogger(__name__)
@@ -59,12 +61,16 @@ class TrainConfig:
             every reply that says what its frame shows (``probe-look`` data; see
             :func:`~ego_reasoner_ros.training.train_data.look_turns`).
         trainer: extra ``SFTConfig`` / ``GRPOConfig`` fields, passed through.
+        note: free text about the recipe (not used).
+
+    ``tiny``, ``lora`` and ``trainer`` are option groups: an override merges into them key
+    by key (:mod:`~ego_reasoner_ros.training.settings`).
     """
 
     model: str = 'tiny'
     data: str = ''
     output_dir: str = 'runs/sft'
-    tiny: dict[str, Any] = field(default_factory=dict)
+    tiny: dict[str, Any] = field(default_factory=dict, metadata=GROUP)
     max_steps: int = -1
     num_train_epochs: float = 1.0
     learning_rate: float = 1e-5
@@ -79,7 +85,7 @@ class TrainConfig:
     bf16: bool = False
     gradient_checkpointing: bool = False
     max_length: int | None = None
-    lora: dict[str, Any] | None = None
+    lora: dict[str, Any] | None = field(default=None, metadata=GROUP)
     merge_lora: bool = True
     freeze_vision: bool = False
     min_pixels: int | None = None
@@ -90,7 +96,8 @@ class TrainConfig:
     look: str = 'none'
     task_types: list[str] | None = None
     dtype: str = 'auto'
-    trainer: dict[str, Any] = field(default_factory=dict)
+    trainer: dict[str, Any] = field(default_factory=dict, metadata=GROUP)
+    note: str = ''
 
     def __post_init__(self) -> None:
         for name in ('learning_rate', 'warmup_ratio', 'num_train_epochs'):
@@ -127,62 +134,13 @@ class TrainConfig:
     @classmethod
     def from_mapping(cls, data: dict[str, Any]) -> TrainConfig:
         """Build from a mapping, rejecting unknown keys."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f'unknown config keys {unknown} for {cls.__name__}; known: '
-                             f'{sorted(known)}')
-        return cls(**data)
-
-
-def parse_overrides(pairs: Sequence[str]) -> dict[str, Any]:
-    """``["max_steps=5", "lora.r=8"]`` -> ``{"max_steps": 5, "lora": {"r": 8}}`` (YAML values)."""
-    yaml = require('yaml', install='pyyaml')
-    out: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition('=')
-        if not sep or not key:
-            raise ValueError(f'override {pair!r} must look like key=value')
-        parsed = yaml.safe_load(value) if value else None
-        node = out
-        parts = key.split('.')
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-        node[parts[-1]] = parsed
-    return out
-
-
-#: Mappings that an override replaces as a whole (a reward left out of an override is off).
-REPLACED_MAPPINGS = frozenset({'rewards'})
-
-
-def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in extra.items():
-        if key in REPLACED_MAPPINGS:
-            out[key] = value
-        elif isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = value
-    return out
+        return settings.from_mapping(cls, data)
 
 
 def load_config(path: str | os.PathLike | None, overrides: Sequence[str] = (),
                 cls: type = TrainConfig):
-    """Read a YAML config, apply ``key=value`` overrides, validate."""
-    yaml = require('yaml', install='pyyaml')
-    data: dict[str, Any] = {}
-    if path:
-        try:
-            data = yaml.safe_load(Path(path).read_text(encoding='utf-8')) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ValueError(f'cannot read config {path}: {exc}') from exc
-        if not isinstance(data, dict):
-            raise ValueError(f'config {path} must be a mapping')
-        data.pop('note', None)
-    data = _merge(data, parse_overrides(overrides))
-    return cls.from_mapping(data)
+    """Read a YAML config, apply ``key=value`` overrides, validate (see ``settings``)."""
+    return settings.load_config(path, overrides, cls)
 
 
 # ------------------------------------------------------------------- model setup

@@ -9,37 +9,20 @@ redirect) goes to the simulator here and never to the policy.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from ego_reasoner_ros.core.actions import Action
 from ego_reasoner_ros.core.loop import StepOutcome
 
 
-class LiveWorld:
-    """Stands for "the simulator's world of the current episode".
-
-    The episode loop looks ``env.world`` up before ``env.reset()``, while a backend builds a
-    new world at each reset; this proxy forwards every attribute to the world of the moment,
-    and :meth:`resolve_world` returns the real object (policies that copy the world call it).
-    """
-
-    def __init__(self, sim: Any) -> None:
-        self._sim = sim
-
-    def resolve_world(self) -> Any:
-        """The simulator's current world object."""
-        world = getattr(self._sim, 'world', None)
-        if world is None:
-            raise RuntimeError('the simulator has no world yet (reset it first)')
-        return world
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.resolve_world(), name)
-
-
 def resolve_world(world: Any) -> Any:
-    """Unwrap a :class:`LiveWorld` (anything else is returned unchanged)."""
+    """The world object behind a read-only proxy (anything else is returned unchanged).
+
+    A proxy is an object whose type defines ``resolve_world()``: the reasoner node's mirror of
+    the simulator's world (``nodes.world_mirror.ReadOnlyWorld``); planners that copy the world
+    call this first.
+    """
     fn = getattr(type(world), 'resolve_world', None)
     return world.resolve_world() if fn is not None else world
 
@@ -54,29 +37,32 @@ class SimStepEnvironment:
         task: the ``options["task"]`` mapping (navigable/target/related objects, identity).
         agent_positions: the ``agent_positions.json`` content, or None.
         seed: passed to ``sim.reset``.
-        on_reset: called with this adapter right after the simulator reset (the evaluator
-            records the initial world state for the strict metric there).
+        track_initial: capture the world state the strict goal check compares against at
+            every reset (:attr:`initial`).
     """
 
     def __init__(self, sim: Any, *, scene: Any, scenes_dir: Any = None,
                  task: Mapping[str, Any] | None = None,
                  agent_positions: Mapping[str, Any] | None = None, seed: int | None = None,
-                 on_reset: Callable[[SimStepEnvironment], None] | None = None) -> None:
+                 track_initial: bool = False) -> None:
         self.sim = sim
         self.scene = scene
         self.scenes_dir = scenes_dir
         self.task = dict(task or {})
         self.agent_positions = agent_positions
         self.seed = seed
-        self.on_reset = on_reset
+        self.track_initial = track_initial
+        #: The world state captured at the last reset (``track_initial``; None without a world).
+        self.initial: Any = None
         self._scene_types: list[str] = []
 
     @property
     def world(self) -> Any:
-        """The simulator's exact world state, as a :class:`LiveWorld` (None without one)."""
-        if not hasattr(self.sim, 'world'):
-            return None
-        return LiveWorld(self.sim)
+        """The simulator's exact world state of the current episode (None without one).
+
+        A backend builds a new world at every reset; the loop reads this after ``reset()``.
+        """
+        return getattr(self.sim, 'world', None)
 
     def _outcome(self, obs: Mapping[str, Any], info: Mapping[str, Any],
                  success: bool) -> StepOutcome:
@@ -96,8 +82,12 @@ class SimStepEnvironment:
             options['agent_positions'] = self.agent_positions
         obs, info = self.sim.reset(seed=self.seed, options=options)
         self._scene_types = list(self.sim.scene_types())
-        if self.on_reset is not None:
-            self.on_reset(self)
+        if self.track_initial and self.world is not None:
+            from ego_reasoner_ros.training.goals import capture_initial
+
+            self.initial = capture_initial(self.world)
+        else:
+            self.initial = None
         return self._outcome(obs, info, True)
 
     def execute(self, action: Action) -> StepOutcome:

@@ -18,9 +18,20 @@ import logging
 import sys
 from pathlib import Path
 
+from ego_reasoner_ros.cli.options import OptionMap, fill
 from ego_reasoner_ros.training import experts
 
 logger = logging.getLogger(__name__)
+
+
+def datagen_options() -> OptionMap:
+    """How ``datagen``'s options fill :class:`~ego_reasoner_ros.training.datagen.DatagenConfig`."""
+    from ego_reasoner_ros.training.datagen import DatagenConfig
+
+    return OptionMap(DatagenConfig, derived={
+        'out_dir': ('out',), 'scenes_dir': ('scenes',), 'formats': ('formats',),
+        'progress': ('no_progress',)},
+        extra=frozenset({'check', 'check_limit'}))  # --check DIR: the dataset check
 
 
 def _expert_name(name: str) -> str:
@@ -96,18 +107,12 @@ def run(args: argparse.Namespace) -> int:
     if args.out is None:
         print('error: --out DIR is required (or --check DIR)', file=sys.stderr)
         return 2
-    from ego_reasoner_ros.training.datagen import DatagenConfig, run_datagen
+    from ego_reasoner_ros.training.datagen import run_datagen
 
     try:
-        cfg = DatagenConfig(
-            out_dir=args.out, scenes_dir=args.scenes, procedural=args.procedural,
-            tasks_per_scene=args.tasks_per_scene, n=args.n, image_size=args.image_size,
-            workers=args.workers, seed=args.seed, allow_test_scenes=args.allow_test_scenes,
-            formats=tuple(f.strip() for f in args.formats.split(',') if f.strip()),
-            progress=not args.no_progress, rewrite_url=args.rewrite_url,
-            rewrite_model=args.rewrite_model, thought_style=args.thought_style,
-            failure_prob=args.failure_prob, expert=args.expert,
-            restate_task=args.restate_task)
+        cfg = fill(datagen_options(), args, out_dir=args.out, scenes_dir=args.scenes,
+                   formats=tuple(f.strip() for f in args.formats.split(',') if f.strip()),
+                   progress=not args.no_progress)
         summary = run_datagen(cfg)
     except (DataError, ValueError) as exc:
         print(f'error: {exc}', file=sys.stderr)

@@ -18,6 +18,7 @@ import logging
 import sys
 from typing import Any
 
+from ego_reasoner_ros.cli.options import OptionMap, fill
 from ego_reasoner_ros.core.errors import DataError
 from ego_reasoner_ros.core.policy import UnknownPolicyError
 
@@ -88,6 +89,18 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     return ev
 
 
+def eval_options() -> OptionMap:
+    """How ``eval``'s options fill :class:`~ego_reasoner_ros.training.evaluate.EvalConfig`."""
+    from ego_reasoner_ros.training.evaluate import EvalConfig
+
+    return OptionMap(EvalConfig, derived={
+        'shard': ('shard',), 'plots': ('no_plots',), 'policy_kwargs': ('policy_arg',),
+        'resume': ('resume', 'no_resume'), 'progress': ('no_progress',),
+        'progress_log': ('no_progress',)},
+        # --benchmark eb-alfred and its options fill EBEvalConfig (eb_alfred_cmd)
+        extra=frozenset({'benchmark', 'eb_data', 'subset', 'language_only', 'n_shots'}))
+
+
 def add_policy_arg(parser: argparse.ArgumentParser) -> None:
     """Add the repeatable ``--policy-arg KEY=VALUE`` option (read by :func:`parse_policy_args`)."""
     parser.add_argument('--policy-arg', action='append', default=[], metavar='KEY=VALUE',
@@ -126,17 +139,12 @@ def run_eval(args: argparse.Namespace) -> int:
         print('error: --tasks is required for the ER benchmark', file=sys.stderr)
         return EXIT_BAD_INPUT
     import ego_reasoner_ros.training.policies  # noqa: F401  (registers expert/random/...)
-    from ego_reasoner_ros.training.evaluate import EvalConfig, evaluate, parse_shard
+    from ego_reasoner_ros.training.evaluate import evaluate, parse_shard
 
     try:
-        config = EvalConfig(
-            policy=args.policy, tasks=args.tasks, scenes=args.scenes, out=args.out,
-            agent_positions=args.agent_positions, workers=args.workers, limit=args.limit,
-            parser=args.parser, seed=args.seed,
-            shard=parse_shard(args.shard) if args.shard else None, sim=args.sim,
-            render=args.render, plots=not args.no_plots, blank_images=args.blank_images,
-            policy_kwargs=parse_policy_args(args.policy_arg),
-            threads_per_worker=args.threads_per_worker,
+        config = fill(
+            eval_options(), args, shard=parse_shard(args.shard) if args.shard else None,
+            plots=not args.no_plots, policy_kwargs=parse_policy_args(args.policy_arg),
             resume='require' if args.resume else 'never' if args.no_resume else 'auto',
             progress=not args.no_progress, progress_log=not args.no_progress)
         summary = evaluate(config)

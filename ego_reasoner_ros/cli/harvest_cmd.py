@@ -16,6 +16,15 @@ import sys
 from typing import Any
 
 from ego_reasoner_ros.cli.eval_cmd import add_policy_arg, parse_policy_args
+from ego_reasoner_ros.cli.options import OptionMap, fill
+
+
+def harvest_options() -> OptionMap:
+    """How ``harvest``'s options fill :class:`~ego_reasoner_ros.training.harvest.HarvestConfig`."""
+    from ego_reasoner_ros.training.harvest import HarvestConfig
+
+    return OptionMap(HarvestConfig, derived={
+        'out_dir': ('out',), 'policy_kwargs': ('policy_arg',), 'progress': ('no_progress',)})
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -45,13 +54,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 def run_harvest_cmd(args: argparse.Namespace) -> int:
     """Run the harvest; prints the summary as the last stdout line."""
     from ego_reasoner_ros.core.errors import DataError
-    from ego_reasoner_ros.training.harvest import HarvestConfig, run_harvest
+    from ego_reasoner_ros.training.harvest import run_harvest
 
     try:
-        cfg = HarvestConfig(policy=args.policy, data=args.data, out_dir=args.out, n=args.n,
-                            split=args.split, task_types=args.task_types, keep=args.keep,
-                            seed=args.seed, policy_kwargs=parse_policy_args(args.policy_arg),
-                            progress=not args.no_progress)
+        cfg = fill(harvest_options(), args, out_dir=args.out,
+                   policy_kwargs=parse_policy_args(args.policy_arg),
+                   progress=not args.no_progress)
         summary = run_harvest(cfg)
     except (ValueError, DataError) as exc:
         print(f'error: {exc}', file=sys.stderr)
