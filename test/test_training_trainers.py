@@ -185,25 +185,16 @@ def test_rewards_on_handcrafted_completions():
     assert failures == 0
 
 
-def test_planning_reward_ranks_plans_by_their_distance_to_the_reference():
-    from ego_reasoner_ros.training.rewards import get_reward, planning_reward
+def test_removed_planning_reward_names_its_training_log_entry(tmp_path):
+    from ego_reasoner_ros.training.experts import RemovedOptionError
+    from ego_reasoner_ros.training.grpo import GRPOTrainConfig
+    from ego_reasoner_ros.training.rewards import REWARD_FUNCTIONS, get_reward
 
-    ref = ('<Planning>Room: kitchen. Plan: pickup Apple, put Fridge.</Planning>'
-           '<Thinking>Left: all.</Thinking><DecisionMaking>navigate to Apple</DecisionMaking>')
-    comps = [ref,
-             [{'role': 'assistant', 'content': '<Planning>Room: kitchen. Plan: pickup Apple, '
-               'put Sink.</Planning><DecisionMaking>navigate to Apple</DecisionMaking>'}],
-             '<Planning>Room: bedroom. Plan: toggle Lamp.</Planning>',
-             '<DecisionMaking>navigate to Apple</DecisionMaking>']
-    got = planning_reward(comps, expert_reply=[ref] * 4)
-    assert got[0] == 1.0 and got[3] == 0.0
-    assert 1.0 > got[1] > got[2] > 0.0
-    # a reference without a plan gives every completion the same score: no signal
-    assert planning_reward(comps[:2], expert_reply=['<DecisionMaking>end</DecisionMaking>'] * 2) \
-        == [0.0, 0.0]
-    assert get_reward('planning') is planning_reward
-    with pytest.raises(ValueError, match="column 'expert_reply' has 1 values"):
-        planning_reward(comps[:2], expert_reply=[ref])
+    assert 'planning' not in REWARD_FUNCTIONS
+    with pytest.raises(RemovedOptionError, match='reward planning was removed.*"Session 7"'):
+        get_reward('planning')
+    with pytest.raises(RemovedOptionError, match='Session 7'):
+        GRPOTrainConfig(data=str(tmp_path), rewards={'planning': 1.0, 'format': 0.5})
 
 
 def test_env_reward_in_embedded_sim():

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ego_reasoner_ros.core.errors import DataError
+
 __all__ = ['EXPERTS', 'REMOVED', 'ExpertSpec', 'RemovedOptionError', 'check_removed',
            'expert_names', 'get_expert']
 
@@ -81,8 +83,8 @@ REMOVED: dict[str, str] = {
 }
 
 
-class RemovedOptionError(ValueError):
-    """An option that lost on validation and left the product (exit 2 on the command line)."""
+class RemovedOptionError(DataError):
+    """An option that lost on validation and left the product (bad input: exit 2)."""
 
 
 def check_removed(option: str) -> None:
