@@ -254,37 +254,11 @@ def test_grpo_rows_and_configs(data_dir):
     assert cfg.tiny['layers'] == 2 and cfg.tiny['hidden'] == 256
 
 
-def test_look_rows_pair_each_view_reading_with_its_frame(data_dir):
-    from ego_reasoner_ros.core.errors import DataError
-    from ego_reasoner_ros.training.train_data import load_sft_dataset, look_turns
+@pytest.mark.parametrize('option', ['look=add', 'look=only'])
+def test_removed_look_rows_name_their_training_log_entry(tmp_path, option):
+    from ego_reasoner_ros.training.experts import RemovedOptionError
+    from ego_reasoner_ros.training.settings import load_config
+    from ego_reasoner_ros.training.sft import TrainConfig
 
-    def text(role, t, images=0):
-        return {'role': role, 'content': [{'type': 'image'}] * images + [
-            {'type': 'text', 'text': t}]}
-
-    first = text('assistant', '<Planning>Plan: pickup Apple.</Planning><Thinking>Search for '
-                 'Apple: try CounterTop.</Thinking><DecisionMaking>navigate to CounterTop'
-                 '</DecisionMaking>')
-    at_counter = text('user', 'Done: navigate to CounterTop.', images=1)
-    no_apple = text('assistant', '<Observation>At CounterTop. No Apple in view.</Observation>'
-                    '<DecisionMaking>navigate to Fridge</DecisionMaking>')
-    at_fridge = text('user', 'Done: navigate to Fridge.', images=1)
-    opened = text('assistant', '<DecisionMaking>open Fridge</DecisionMaking>')
-    inside = text('user', 'Done: open Fridge.', images=1)
-    seen = text('assistant', '<Observation>At Fridge. I see Apple inside.</Observation>'
-                '<DecisionMaking>pickup Apple</DecisionMaking>')
-    row = {'messages': [text('system', 'You control a robot.'),
-                        text('user', 'Menu.\n\nTask: Pick up the apple.', images=1), first,
-                        at_counter, no_apple, at_fridge, opened, inside, seen],
-           'images': ['init.png', 'counter.png', 'fridge.png', 'open.png']}
-    rows = look_turns(row)
-    assert [r['images'] for r in rows] == [['counter.png'], ['open.png']]
-    assert rows[0]['messages'] == [text('user', 'Task: Pick up the apple.'), first, at_counter,
-                                   no_apple]
-    assert rows[1]['messages'][1:] == [opened, inside, seen]
-    # a reply that reads no view, or a first reply, makes no row
-    assert look_turns({**row, 'messages': row['messages'][:3]}) == []
-    with pytest.raises(DataError, match='probe-look'):
-        load_sft_dataset(data_dir, look='only')
-    with pytest.raises(ValueError, match='look must be one of'):
-        load_sft_dataset(data_dir, look='some')
+    with pytest.raises(RemovedOptionError, match=f'{option} was removed.*"Session 8"'):
+        load_config(None, [f'data={tmp_path}', option], TrainConfig)

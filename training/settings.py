@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ego_reasoner_ros.core.errors import require
+from ego_reasoner_ros.training.experts import check_removed
 
 #: Field metadata of an option group (its overrides merge key by key).
 GROUP: Mapping[str, bool] = {'group': True}
@@ -67,6 +68,8 @@ def apply_overrides(cls: type, data: Mapping[str, Any],
 def from_mapping(cls: type, data: Mapping[str, Any]) -> Any:
     """Build ``cls`` from a mapping, rejecting unknown keys."""
     known = {f.name for f in fields(cls)}
+    for key, value in data.items():
+        check_removed(f'{key}={value}')  # an option that lost: exit 2 naming its log entry
     unknown = sorted(set(data) - known)
     if unknown:
         raise ValueError(f'unknown config keys {unknown} for {cls.__name__}; known: '

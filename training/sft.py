@@ -29,7 +29,7 @@ from typing import Any
 from ego_reasoner_ros.core.errors import require
 from ego_reasoner_ros.training import settings
 from ego_reasoner_ros.training.settings import GROUP
-from ego_reasoner_ros.training.train_data import FIRST_TURNS, LOOK_TURNS
+from ego_reasoner_ros.training.train_data import FIRST_TURNS
 
 logger = logging.getLogger(__name__)
 
@@ -57,9 +57,6 @@ class TrainConfig:
             each trajectory's first turn, the instruction-to-plan step (see
             :func:`~ego_reasoner_ros.training.train_data.load_sft_dataset`).
         task_types: train only on trajectories of these ER task types (None: all).
-        look: ``none``, ``add`` or ``only``: mix in (or train on only) short rows around
-            every reply that says what its frame shows (``probe-look`` data; see
-            :func:`~ego_reasoner_ros.training.train_data.look_turns`).
         trainer: extra ``SFTConfig`` / ``GRPOConfig`` fields, passed through.
         note: free text about the recipe (not used).
 
@@ -93,7 +90,6 @@ class TrainConfig:
     torch_threads: int | None = None
     limit: int | None = None
     first_turns: str = 'none'
-    look: str = 'none'
     task_types: list[str] | None = None
     dtype: str = 'auto'
     trainer: dict[str, Any] = field(default_factory=dict, metadata=GROUP)
@@ -126,8 +122,6 @@ class TrainConfig:
             raise ValueError('batch size and gradient accumulation must be >= 1')
         if self.first_turns not in FIRST_TURNS:
             raise ValueError(f'first_turns must be one of {FIRST_TURNS}, got {self.first_turns!r}')
-        if self.look not in LOOK_TURNS:
-            raise ValueError(f'look must be one of {LOOK_TURNS}, got {self.look!r}')
         if self.lora is not None and not isinstance(self.lora, dict):
             raise ValueError('lora must be a mapping (r, alpha, dropout, target_modules)')
 
@@ -349,7 +343,7 @@ def run_sft(cfg: TrainConfig, *, resume: bool | str = False) -> dict[str, Any]:
 
     dataset = train_data.load_sft_dataset(cfg.data, limit=cfg.limit,
                                           first_turns=cfg.first_turns, seed=cfg.seed,
-                                          task_types=cfg.task_types, look=cfg.look)
+                                          task_types=cfg.task_types)
 
     def corpus():
         return train_data.corpus_from_rows(train_data.load_rows(cfg.data))

@@ -252,45 +252,9 @@ def of_task_types(rows: list[dict[str, Any]], task_types: Sequence[str] | None,
     return kept
 
 
-LOOK_TURNS = ('none', 'add', 'only')
-#: A reply that says what the view in front of it shows (the ``probe-look`` expert's words).
-_LOOK_RE = re.compile(r'<Observation>[^<]*?(?:\bI see \w+|\bNo \w+ (?:in view|inside))')
-
-
-def look_turns(row: dict[str, Any]) -> list[dict[str, Any]]:
-    """Short rows around every reply that says whether the view shows what it looks for.
-
-    Each row is the task line, the reply before (which names the object and the place), the
-    user turn with its frame, and the reply that reads the frame ("At CounterTop. I see
-    Tomato." or "No Tomato in view"). In a whole trajectory these words are a handful of
-    tokens among hundreds; as short rows, many fit in one step, so a small model learns to
-    tie an object's name to how it looks in a frame.
-    """
-    messages = row['messages']
-    task = {'role': 'user', 'content': [{'type': 'text', 'text': task_line(row)}]}
-    out: list[dict[str, Any]] = []
-    seen_images = 0
-    last_user_images = 0
-    previous_reply: dict[str, Any] | None = None
-    for k, msg in enumerate(messages):
-        n_images = sum(1 for b in msg['content'] if b.get('type') == 'image')
-        seen_images += n_images
-        if msg['role'] == 'user':
-            last_user_images = n_images
-            continue
-        if msg['role'] != 'assistant':
-            continue
-        if (previous_reply is not None and messages[k - 1]['role'] == 'user'
-                and last_user_images and _LOOK_RE.search(_text_of(msg))):
-            out.append({'messages': [task, previous_reply, messages[k - 1], msg],
-                        'images': row['images'][seen_images - last_user_images:seen_images]})
-        previous_reply = msg
-    return out
-
-
 def load_sft_dataset(source: str | os.PathLike, *, limit: int | None = None,
                      first_turns: str = 'none', seed: int = 0,
-                     task_types: Sequence[str] | None = None, look: str = 'none'):
+                     task_types: Sequence[str] | None = None):
     """TRL conversational vision rows for ``SFTTrainer``.
 
     Args:
@@ -302,14 +266,9 @@ def load_sft_dataset(source: str | os.PathLike, *, limit: int | None = None,
             and the first reply, no image: a warm-up, see :func:`task_to_plan`).
         seed: shuffle seed for ``add``.
         task_types: keep only trajectories of these ER task types (a curriculum stage).
-        look: ``none``, ``add`` (mix in the :func:`look_turns` rows of every trajectory,
-            shuffled) or ``only`` (train on those rows alone: a short stage that teaches a
-            model to read its frames before it meets the same step in whole trajectories).
     """
     if first_turns not in FIRST_TURNS:
         raise ValueError(f'first_turns must be one of {FIRST_TURNS}, got {first_turns!r}')
-    if look not in LOOK_TURNS:
-        raise ValueError(f'look must be one of {LOOK_TURNS}, got {look!r}')
     rows = of_task_types(load_rows(source), task_types, source)
     if limit:
         rows = rows[:limit]
@@ -324,15 +283,8 @@ def load_sft_dataset(source: str | os.PathLike, *, limit: int | None = None,
     elif first_turns == 'add':
         keep = keep + [first_turn(r) for r in keep]
         random.Random(seed).shuffle(keep)
-    if look != 'none':
-        looks = [t for r in rows for t in look_turns(r)]
-        if not looks:
-            raise DataError(f'{source}: look={look} but no reply says what a view shows '
-                            '(make the data with `ego-reasoner datagen --expert probe-look`)')
-        keep = looks if look == 'only' else keep + looks
-        random.Random(seed).shuffle(keep)
-    logger.info('SFT dataset: %d rows (first_turns=%s, look=%s), %d images', len(keep),
-                first_turns, look, sum(len(r['images']) for r in keep))
+    logger.info('SFT dataset: %d rows (first_turns=%s), %d images', len(keep),
+                first_turns, sum(len(r['images']) for r in keep))
     return _dataset(keep)
 
 
