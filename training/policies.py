@@ -2,9 +2,10 @@
 # Licensed under the Apache License, Version 2.0
 """Registers every policy: the scripted ones and the model backends.
 
-Scripted: ``expert``, ``expert:RANK``, ``sweep``, ``sweep:P``, ``probe``, ``random``,
-``heuristic``; model backends (registered by importing ``training.backends``): ``hf:``,
-``openai:``, ``vllm:``.
+Scripted: ``expert``, ``expert:RANK``, ``random``, ``heuristic``, and the twins of the
+sweep-based data-engine experts, registered from ``training/experts`` (``sweep``, ``sweep:P``,
+``probe``, ``look``, ``look:N``); model backends (registered by importing
+``training.backends``): ``hf:``, ``openai:``, ``vllm:``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from ego_reasoner_ros.core.policy import (
 from ego_reasoner_ros.training import backends  # noqa: F401  (registers hf/openai/vllm)
 from ego_reasoner_ros.training.baselines import HeuristicPolicy, RandomPolicy
 from ego_reasoner_ros.training.expert import ExpertPolicy
+from ego_reasoner_ros.training.experts import EXPERTS, ExpertSpec
 
 
 def _spec_option(kwargs: dict[str, Any], name: str, arg: str | None,
@@ -40,29 +42,28 @@ def _expert(arg: str | None, **kwargs: Any) -> ExpertPolicy:
                                        'expert:K needs an integer K'))
 
 
-def _sweep(arg: str | None, **kwargs: Any) -> Any:
-    """``sweep`` or ``sweep:P`` (P = probability of a mistaken pickup at a wrong place)."""
-    from ego_reasoner_ros.training.sweep import InstructionSweepPolicy
+def _sweep_twin(spec: ExpertSpec) -> Callable[..., Any]:
+    """The ``--policy`` factory of a sweep-based expert of the registry (``training/experts``).
 
-    return InstructionSweepPolicy(**_spec_option(kwargs, 'failure_prob', arg, float,
-                                                 'sweep:P needs a probability P'))
+    ``sweep`` / ``sweep:P`` (P = probability of a mistaken pickup at a wrong place), ``probe``
+    (deciding from the commands' outcomes), ``look`` / ``look:N`` (the probe's places, acting
+    only on what an N-pixel frame shows).
+    """
 
+    def make(arg: str | None, **kwargs: Any) -> Any:
+        from ego_reasoner_ros.training.sweep import InstructionSweepPolicy
 
-def _probe(arg: str | None, **kwargs: Any) -> Any:
-    """``probe``: the sweep expert deciding from the commands' outcomes (``search='probe'``)."""
-    from ego_reasoner_ros.training.sweep import InstructionSweepPolicy
+        if spec.policy_arg is None:
+            if arg:
+                raise ValueError(f'{spec.policy} takes no argument, got {arg!r}')
+        else:
+            _spec_option(kwargs, spec.policy_arg[0], arg, spec.policy_arg[1], spec.policy_arg[2])
+        if spec.search == 'view':  # the default search; a policy argument may still set it
+            return InstructionSweepPolicy(**kwargs)
+        return InstructionSweepPolicy(search=spec.search, **kwargs)
 
-    if arg:
-        raise ValueError(f'probe takes no argument, got {arg!r}')
-    return InstructionSweepPolicy(search='probe', **kwargs)
-
-
-def _look(arg: str | None, **kwargs: Any) -> Any:
-    """``look`` or ``look:N``: the probe's places, acting only on what an N-pixel frame shows."""
-    from ego_reasoner_ros.training.sweep import InstructionSweepPolicy
-
-    return InstructionSweepPolicy(search='look', **_spec_option(
-        kwargs, 'view_size', arg, int, 'look:N needs an integer frame size N'))
+    make.__doc__ = f'``{spec.policy}``: the instruction twin of ``--expert {spec.name}``.'
+    return make
 
 
 def _random(arg: str | None, **kwargs: Any) -> RandomPolicy:
@@ -103,12 +104,12 @@ def _sweep_class() -> Any:
 
 register_policy('expert', _expert, check=_checker(
     'expert', lambda: ExpertPolicy, int, 'expert:K needs an integer K', drop=('rng',)))
-register_policy('sweep', _sweep, check=_checker(
-    'sweep', _sweep_class, float, 'sweep:P needs a probability P'))
-register_policy('probe', _probe, check=_checker('probe', _sweep_class, None, '',
-                                                drop=('search',)))
-register_policy('look', _look, check=_checker(
-    'look', _sweep_class, int, 'look:N needs an integer frame size N', drop=('search',)))
+for _spec in EXPERTS.values():  # the sweep-based experts' twins, from the one registry
+    if _spec.search is not None:
+        _type, _usage = _spec.policy_arg[1:] if _spec.policy_arg else (None, '')
+        register_policy(_spec.policy, _sweep_twin(_spec), check=_checker(
+            _spec.policy, _sweep_class, _type, _usage,
+            drop=() if _spec.search == 'view' else ('search',)))
 register_policy('random', _random, check=_checker(
     'random', lambda: RandomPolicy, float, 'random:P needs a probability P'))
 register_policy('heuristic', _heuristic, check=_checker(

@@ -31,6 +31,8 @@ class ExpertSpec:
             (``DataEnginePolicy`` in ``training/datagen.py``).
         policy: the ``--policy`` spec of the instruction-following twin that ``eval`` runs.
         help: its ``datagen --help`` text.
+        policy_arg: ``(keyword, type, usage)`` that the twin's ``SPEC:ARG`` sets, or None when
+            the spec takes no argument (sweep-based twins; ``policies.py`` registers them).
     """
 
     name: str
@@ -38,6 +40,7 @@ class ExpertSpec:
     search: str | None
     policy: str
     help: str
+    policy_arg: tuple[str, type, str] | None = None
 
 
 EXPERTS: dict[str, ExpertSpec] = {e.name: e for e in (
@@ -51,7 +54,8 @@ EXPERTS: dict[str, ExpertSpec] = {e.name: e for e in (
                  'each from what is in view',
         'view', 'sweep',
         'a fixed, view-driven search with terse Type-level thoughts, which a small model can '
-        'imitate (training/sweep.py)'),
+        'imitate (training/sweep.py)',
+        ('failure_prob', float, 'sweep:P needs a probability P')),
     ExpertSpec(
         'probe', "walks the usual places of each object Type (those usual for the room's kind "
                  "first) and decides from the commands' outcomes only",
@@ -63,7 +67,8 @@ EXPERTS: dict[str, ExpertSpec] = {e.name: e for e in (
                       'when the camera frame shows it ("I see X" / "No X in view")',
         'look', 'look',
         "the probe's places, but it acts on an object only when the camera frame shows it, "
-        'so a model that imitates it must read its images'),
+        'so a model that imitates it must read its images',
+        ('view_size', int, 'look:N needs an integer frame size N')),
 )}
 
 _LOG = 'docs/training-log.md'
