@@ -123,23 +123,30 @@ DATA = ER_DATA
 
 
 @pytest.mark.skipif(not (DATA / 'test_public.json').exists(), reason='ER data not available')
-def test_eval_cli_blank_images_and_policy_args(tmp_path: Path) -> None:
+def test_eval_cli_blank_images_and_policy_args(tmp_path: Path, capsys) -> None:
     cases = json.loads((DATA / 'test_public.json').read_text())[:3]
     tasks = tmp_path / 'tasks.json'
     tasks.write_text(json.dumps(cases))
-    rc = main(['eval', '--policy', 'heuristic', '--tasks', str(tasks), '--scenes',
-               str(DATA / 'scenes'), '--out', str(tmp_path / 'o'), '--no-plots',
-               '--no-progress', '--blank-images', '--policy-arg', 'nonexistent_option=1'])
+    base = ['eval', '--tasks', str(tasks), '--scenes', str(DATA / 'scenes'), '--no-plots',
+            '--no-progress', '--blank-images']
+    # a keyword the policy does not take is refused before any case runs
+    rc = main([*base, '--policy', 'heuristic', '--out', str(tmp_path / 'bad'),
+               '--policy-arg', 'nonexistent_option=1'])
+    assert rc == 2 and "'nonexistent_option'" in capsys.readouterr().err
+    assert not (tmp_path / 'bad').exists()
+    # one it takes reaches the factory: a random policy that always ends at once
+    rc = main([*base, '--policy', 'random', '--out', str(tmp_path / 'o'),
+               '--policy-arg', 'end_probability=1.0'])
     assert rc == 0
     summary = json.loads((tmp_path / 'o' / 'summary.json').read_text())
-    # the keyword reached the policy factory, which rejects it
-    assert summary['n_errors'] == 3
-    assert 'nonexistent_option' in summary['errors'][0]['error']
+    assert summary['n_errors'] == 0 and summary['policy'] == 'random+blank-images'
+    rows = [json.loads(line) for line in (tmp_path / 'o' / 'results.jsonl').open()]
+    assert all(r['terminated_by'] == 'end' and r['n_steps'] == 1 for r in rows), rows
     rc = main(['eval', '--policy', 'heuristic', '--tasks', str(tasks), '--scenes',
-               str(DATA / 'scenes'), '--out', str(tmp_path / 'o'), '--no-plots',
+               str(DATA / 'scenes'), '--out', str(tmp_path / 'o2'), '--no-plots',
                '--no-progress', '--blank-images'])
     assert rc == 0
-    summary = json.loads((tmp_path / 'o' / 'summary.json').read_text())
+    summary = json.loads((tmp_path / 'o2' / 'summary.json').read_text())
     assert summary['n_tasks'] == 3 and summary['n_errors'] == 0
     assert summary['policy'] == 'heuristic+blank-images'
 
