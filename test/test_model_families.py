@@ -245,9 +245,7 @@ def test_family(name, expert_episode, corpus, sft_data, tmp_path):
 
     torch.set_num_threads(2)
     spec = family(name)
-    # Qwen3.5's random 2-layer model answers nearly every turn alike; 4 layers tell them apart
-    model_dir = build_tiny_family(tmp_path / 'init', name, corpus,
-                                  layers=4 if name == 'qwen3_5' else 2)
+    model_dir = build_tiny_family(tmp_path / 'init', name, corpus)
     model, processor = load_model_and_processor(model_dir, attn_implementation='eager',
                                                 dtype='float32')
     assert type(model).__name__ == spec.model_class

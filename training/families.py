@@ -83,8 +83,9 @@ class Family:
         name: the family name (``--family``, test ids).
         model_class: the transformers class of its models.
         model_type: ``config.model_type`` of its checkpoints.
-        prefix_reuse: whether the ``hf`` engine reuses the KV cache across turns for it
-            (otherwise it prefills the whole conversation every turn).
+        prefix_reuse: whether the ``hf`` engine reuses the cache across turns for it
+            (otherwise it prefills the whole conversation every turn); Qwen3.5's
+            linear-attention state is reused from the end of the previous prompt.
         lora_targets: the language model's projection names LoRA adapts.
     """
 
@@ -100,7 +101,7 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
     Family('qwen2_vl', 'Qwen2VLForConditionalGeneration', 'qwen2_vl', True),
     Family('qwen2_5_vl', 'Qwen2_5_VLForConditionalGeneration', 'qwen2_5_vl', True),
     Family('qwen3_vl', 'Qwen3VLForConditionalGeneration', 'qwen3_vl', True),
-    Family('qwen3_5', 'Qwen3_5ForConditionalGeneration', 'qwen3_5', False),
+    Family('qwen3_5', 'Qwen3_5ForConditionalGeneration', 'qwen3_5', True),
     Family('gemma3', 'Gemma3ForConditionalGeneration', 'gemma3', False),
 )}
 
@@ -236,6 +237,8 @@ def _config_qwen3_5(tf: Any, tok: Any, hidden: int, layers: int) -> Any:
 
 #: Standard deviation of the random weights times sqrt(fan-in).
 WEIGHT_STD = 1.5
+#: Query/key norm weight of the tiny Qwen3.5 (zero-centred norm: the gain is 1 + this).
+QK_NORM_GAIN = 3.0
 
 GEMMA3_IMAGE_SIZE = 56
 GEMMA3_TOKENS_PER_IMAGE = 4
@@ -332,8 +335,14 @@ def build_tiny_family(out_dir: str | os.PathLike, name: str, corpus_texts: Itera
         # a position or cache error changes them
         with torch.no_grad():
             for pname, param in model.named_parameters():
-                if param.dim() >= 2 and 'embed' not in pname:
+                # (not the linear-attention decay/beta gates: they would forget everything)
+                if param.dim() >= 2 and 'embed' not in pname \
+                        and not pname.endswith(('in_proj_a.weight', 'in_proj_b.weight')):
                     param.normal_(0.0, WEIGHT_STD / param.shape[-1] ** 0.5)
+                elif name == 'qwen3_5' and pname.endswith(('q_norm.weight', 'k_norm.weight')):
+                    # sharper attention: its normalised queries and keys otherwise average
+                    # over the whole history and every turn gets the same answer
+                    param.fill_(QK_NORM_GAIN)
     text = config.get_text_config()
     stops = [text.eos_token_id]
     if name == 'gemma3':

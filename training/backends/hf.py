@@ -1,6 +1,13 @@
 # Copyright 2026 The ego_reasoner_ros Authors
 # Licensed under the Apache License, Version 2.0
-"""The ``hf`` policy: a transformers Qwen2-VL / Qwen2.5-VL model run in process.
+"""The ``hf`` policy: a transformers vision-language model run in process.
+
+Qwen2-VL, Qwen2.5-VL, Qwen3-VL and Qwen3.5 (M-RoPE models) decode with the engine's own loop
+described below; other families (Gemma 3, any ``AutoModelForImageTextToText`` model with its
+processor) go through ``model.generate`` on the whole conversation every turn. Qwen3.5's
+linear-attention state cannot be cut back to a prefix: it is reused when the new prompt
+extends the whole cached sequence, or from a copy kept at the end of the previous prompt
+(the attention layers cut back to it).
 
 An embodied episode is one growing conversation: every turn repeats the whole history
 (system prompt, earlier images, earlier replies) and appends a few new tokens and images.
@@ -328,10 +335,12 @@ class _Prompt:
 
 
 class HFEngine:
-    """Chat generation over a Qwen2-VL-family model with conversation-prefix KV reuse.
+    """Chat generation over a vision-language model with conversation-prefix KV reuse.
 
     Args:
-        model: a ``Qwen2VLForConditionalGeneration`` / ``Qwen2_5_VLForConditionalGeneration``.
+        model: a ``Qwen2VLForConditionalGeneration``, ``Qwen2_5_VLForConditionalGeneration``,
+            ``Qwen3VLForConditionalGeneration``, ``Qwen3_5ForConditionalGeneration`` (own loop)
+            or another image-text-to-text model (``generate``, no reuse).
         processor: the image-only processor (:mod:`ego_reasoner_ros.training.processor`).
         settings: default generation settings.
         reuse_prefix: keep the KV cache between calls and reuse the common prefix.
@@ -368,9 +377,13 @@ class HFEngine:
         inner = getattr(model, 'model', model)
         self.own_loop = hasattr(inner, 'get_rope_index') and hasattr(
             getattr(processor, 'image_processor', None), 'merge_size')
-        #: whether the cache can be cut back to a prefix: every layer a full-attention
-        #: ``DynamicLayer`` (not so for linear-attention or sliding-window layers)
-        self.can_reuse = self.own_loop and self._croppable_cache()
+        #: how the cache is reused across calls: ``"prefix"`` (full attention: cut back to
+        #: the longest common prefix), ``"snapshot"`` (linear-attention layers, whose state
+        #: cannot be cut back: reused where the new prompt extends the whole cached sequence,
+        #: or from the state kept at the end of the previous prompt, the attention layers cut
+        #: back to it), None (no reuse: families decoded by ``generate``, sliding windows)
+        self.reuse_kind = self._cache_reuse_kind() if self.own_loop else None
+        self.can_reuse = self.reuse_kind is not None
         if reuse_prefix and not self.can_reuse:
             logger.info('%s: no prefix reuse (its cache cannot be cut back to a prefix)',
                         type(model).__name__)
@@ -391,16 +404,51 @@ class HFEngine:
         self._token_memo: tuple[str, Any, int, int] | None = None
         self._clear_cache()
 
-    def _croppable_cache(self) -> bool:
+    def _cache_reuse_kind(self) -> str | None:
+        """``reuse_kind`` from the layers of the model's ``DynamicCache``."""
         tf = require('transformers', purpose='the hf backend')
         try:
             layers = tf.DynamicCache(config=self.model.config.get_text_config()).layers
         except (TypeError, ValueError, AttributeError):
-            return False
-        return all(type(layer) is tf.cache_utils.DynamicLayer for layer in layers)
+            return None
+        kinds = {type(layer) for layer in layers}
+        if kinds <= {tf.cache_utils.DynamicLayer}:
+            return 'prefix'
+        linear = getattr(tf.cache_utils, 'LinearAttentionLayer', None)
+        if linear is not None and kinds <= {tf.cache_utils.DynamicLayer, linear}:
+            return 'snapshot'
+        return None
+
+    @staticmethod
+    def _is_linear(layer: Any) -> bool:
+        return hasattr(layer, 'recurrent_states')
+
+    def _linear_states(self, cache) -> dict[int, tuple[dict, dict]]:
+        """Copies of the conv and recurrent states of the cache's linear-attention layers."""
+        return {idx: ({i: t.clone() for i, t in layer.conv_states.items() if t is not None},
+                      {i: t.clone() for i, t in layer.recurrent_states.items()
+                       if t is not None})
+                for idx, layer in enumerate(cache.layers) if self._is_linear(layer)}
+
+    def _cut_back(self, cache, reuse: int) -> None:
+        """Make ``cache`` hold the first ``reuse`` tokens of the cached sequence."""
+        if self.reuse_kind == 'snapshot' and reuse != self.cached_tokens:
+            # the linear layers' state at the end of the previous prompt (== reuse)
+            for idx, (conv, rec) in self._snapshot[1].items():
+                layer = cache.layers[idx]
+                for i, t in conv.items():
+                    layer.conv_states[i].copy_(t)
+                for i, t in rec.items():
+                    layer.recurrent_states[i].copy_(t)
+        drop = cache.get_seq_length() - reuse
+        if drop > 0:
+            for layer in cache.layers:
+                if not self._is_linear(layer):
+                    layer.crop(-drop)
 
     def _clear_cache(self) -> None:
         self._cache = None
+        self._snapshot: tuple[int, dict] | None = None  # (prompt length, linear states)
         self._cached_ids = self.torch.zeros(0, dtype=self.torch.long)  # (C,)
         self._cached_pos = self.torch.zeros(3, 0, dtype=self.torch.long)  # (3, C)
         self._cached_keys: list[tuple] = []  # image keys of the cached sequence
@@ -610,7 +658,12 @@ class HFEngine:
                 break
             # never split an image; equal tokens but other pixels end the match
             if e > reuse or i >= len(self._cached_keys) or self._cached_keys[i] != prompt.keys[i]:
-                return s
+                reuse = s
+                break
+        if self.reuse_kind == 'snapshot' and reuse != self.cached_tokens:
+            # a linear-attention state exists only at the two ends kept
+            snap = self._snapshot[0] if self._snapshot is not None else 0
+            return snap if reuse >= snap else 0
         return reuse
 
     def _positions(self, prompt: _Prompt, reuse: int):
@@ -676,9 +729,7 @@ class HFEngine:
             cache = self._new_cache()
         else:
             cache = self._cache
-            drop = cache.get_seq_length() - reuse
-            if drop > 0:
-                cache.crop(-drop)
+            self._cut_back(cache, reuse)
         device = self.device
         kwargs: dict[str, Any] = {}
         first = sum(1 for s, _e in prompt.spans if s < reuse)
@@ -702,6 +753,8 @@ class HFEngine:
             past_key_values=cache, use_cache=True, logits_to_keep=1, **kwargs)
         logits = out.logits[:, -1, :]
         prefill_seconds = time.perf_counter() - start
+        snapshot = (length, self._linear_states(cache)) \
+            if self.reuse_kind == 'snapshot' and self.reuse_prefix else None
 
         generator = None
         if settings.do_sample and settings.seed is not None:
@@ -735,6 +788,7 @@ class HFEngine:
             gen_pos = (torch.arange(length, length + len(fed)) + delta).expand(3, -1)
             self._cached_pos = torch.cat([positions[:, 0, :], gen_pos], dim=-1)
             self._cached_keys = list(prompt.keys)
+            self._snapshot = snapshot
             if self.max_cache_bytes is not None and _cache_nbytes(cache) > self.max_cache_bytes:
                 self._clear_cache()  # too big to keep: the next call recomputes its prompt
         text_ids = [t for t in generated if t not in self.stop_ids]
@@ -759,6 +813,7 @@ class HFEngine:
         enc = {k: v.to(device=device, dtype=self.model.dtype) if k == 'pixel_values'
                else v.to(device) for k, v in self.encode(messages).items()}
         length = int(enc['input_ids'].shape[1])
+        self.check_prompt_length(length, settings.max_new_tokens)
         first: list[float] = []
 
         class _FirstToken(tf.LogitsProcessor):
