@@ -46,6 +46,7 @@ class ExecResult:
     legal_objects: list[str] = field(default_factory=list)
     scene_types: list[str] = field(default_factory=list)
     error: str | None = None
+    eb: dict[str, Any] | None = None   # the simulator's EB-ALFRED fields, passed through
 
 
 class Cancelled(Exception):  # noqa: N818 - a control-flow signal, not an error
@@ -124,7 +125,8 @@ class SimBackend(Backend):
         with self._lock:
             self._waiting[aid] = ev
         payload = {k: req[k] for k in ('action_id', 'verb', 'target', 'scene', 'seed',
-                                       'sim_task') if k in req}
+                                       'sim_task', 'benchmark', 'episode', 'skill')
+                   if k in req}
         try:
             deadline = time.monotonic() + timeout_s
             while self._pub.get_subscription_count() == 0:  # sim bridge not discovered yet
@@ -149,7 +151,8 @@ class SimBackend(Backend):
                           success=res['success'], feedback=res['feedback'],
                           frame_stamps=list(res['frame_stamps']),
                           legal_objects=list(res['legal_objects']),
-                          scene_types=list(res['scene_types']), error=res.get('error'))
+                          scene_types=list(res['scene_types']), error=res.get('error'),
+                          eb=res.get('eb'))
 
 
 # --------------------------------------------------------------------- robot

@@ -9,22 +9,25 @@ so a result can never be matched to the wrong action. Topic names are relative.
 topic                      type               JSON fields
 =========================  =================  =============================================
 ``task``                   std_msgs/String    task_id, instruction, [task_type], [scene],
-                                              [seed], [sim_task] (simulator only)
+                                              [seed], [sim_task] (simulator only);
+                                              EB-ALFRED: task_id, benchmark, episode,
+                                              [language_only]
 ``reasoner/thought``       std_msgs/String    task_id, step, thought, raw, [run_id]
 ``reasoner/action``        std_msgs/String    action_id, task_id, step, verb, [target],
                                               [scene], [seed], [sim_task] (init only),
-                                              [run_id]
+                                              [run_id], [benchmark], [episode] (init),
+                                              [skill] (EB-ALFRED)
 ``reasoner/status``        std_msgs/String    task_id, state, step, message, boot_id,
                                               [run_id], [run_dir], [success], [task]
 ``executor/result``        std_msgs/String    action_id, task_id, status, success,
                                               feedback, frame_stamps, legal_objects,
-                                              scene_types, [error], [run_id]
+                                              scene_types, [error], [run_id], [eb]
 ``executor/approval``      std_msgs/String    action_id, approved
 ``sim/action``             std_msgs/String    action_id, verb, [target], [scene], [seed],
-                                              [sim_task]
+                                              [sim_task], [benchmark], [episode], [skill]
 ``sim/result``             std_msgs/String    action_id, success, feedback, frame_stamps,
                                               legal_objects, scene_types, terminated,
-                                              [error]
+                                              [error], [eb]
 ``debug/world_state``      std_msgs/String    seq, action_id, world (snapshot, expert only)
 ``estop``                  std_msgs/Bool      true stops and cancels, false releases
 ``camera/image_raw``       sensor_msgs/Image  rgb8; header.stamp identifies the frame
@@ -37,6 +40,17 @@ Every run of a task (also a repeated ``task_id``) gets a fresh ``run_id``; its a
 ``<task_id>/<boot_id>/<run_id>/<step>``, so a result can never answer another run.
 ``sim_task`` holds only ``navigable_objects``, ``target_objects``, ``related_objects`` (lists
 of strings) and ``identity`` (int, string or null); anything else is rejected on receipt.
+
+``benchmark`` is ``er`` (the default: an Embodied-Reasoner task) or ``eb-alfred``. An
+EB-ALFRED task names a public split entry, ``{"task_id": "t1", "benchmark": "eb-alfred",
+"episode": {"subset": "base", "index": 3}}``, optionally ``"language_only": true`` (no frame
+in the prompt); the episode sets the instruction and the scene, so ``instruction``,
+``task_type``, ``scene``, ``seed`` and ``sim_task`` are rejected there. Its ``init`` action
+carries ``benchmark`` and ``episode``; every later action carries ``benchmark`` and the EB
+``skill`` (``"find a Cabinet_2"``) with ``verb``/``target`` the core action the safety gate
+checks it as (:func:`ego_reasoner_ros.training.eb_alfred.remote.skill_gate`). Results carry
+``eb``: on init the episode id, instruction, action list and instance names; after every
+skill the goal conditions met (``conditions``: [met, total]) and ``task_success``.
 """
 
 from __future__ import annotations
@@ -46,6 +60,8 @@ import json
 from typing import Any
 
 from ego_reasoner_ros.core.errors import EgoReasonerError
+from ego_reasoner_ros.training.eb_alfred.skills import BENCHMARK as EB_ALFRED
+from ego_reasoner_ros.training.eb_alfred.skills import check_episode_ref
 
 MAX_PAYLOAD = 1 << 20
 
@@ -77,15 +93,19 @@ _STR = str
 _INT = int
 _LIST = list
 SCHEMAS: dict[str, tuple[Field, ...]] = {
-    'task': (_f('task_id', _STR), _f('instruction', _STR),
+    'task': (_f('task_id', _STR), _f('instruction', _STR, required=False),
              _f('task_type', _STR, required=False), _f('scene', _STR, required=False),
-             _f('seed', _INT, required=False), _f('sim_task', dict, required=False)),
+             _f('seed', _INT, required=False), _f('sim_task', dict, required=False),
+             _f('benchmark', _STR, required=False), _f('episode', dict, required=False),
+             _f('language_only', bool, required=False)),
     'thought': (_f('task_id', _STR), _f('step', _INT), _f('thought', _STR),
                 _f('raw', _STR, required=False), _f('run_id', _STR, required=False)),
     'action': (_f('action_id', _STR), _f('task_id', _STR), _f('step', _INT),
                _f('verb', _STR), _f('target', _STR, type(None), required=False),
                _f('scene', _STR, required=False), _f('seed', _INT, required=False),
-               _f('sim_task', dict, required=False), _f('run_id', _STR, required=False)),
+               _f('sim_task', dict, required=False), _f('run_id', _STR, required=False),
+               _f('benchmark', _STR, required=False), _f('episode', dict, required=False),
+               _f('skill', _STR, required=False)),
     'status': (_f('task_id', _STR), _f('state', _STR), _f('step', _INT),
                _f('message', _STR), _f('boot_id', _STR), _f('run_dir', _STR, required=False),
                _f('success', bool, required=False), _f('task', dict, required=False),
@@ -93,16 +113,19 @@ SCHEMAS: dict[str, tuple[Field, ...]] = {
     'result': (_f('action_id', _STR), _f('task_id', _STR), _f('status', _STR),
                _f('success', bool), _f('feedback', _STR), _f('frame_stamps', _LIST),
                _f('legal_objects', _LIST), _f('scene_types', _LIST),
-               _f('error', _STR, required=False), _f('run_id', _STR, required=False)),
+               _f('error', _STR, required=False), _f('run_id', _STR, required=False),
+               _f('eb', dict, required=False)),
     'approval': (_f('action_id', _STR), _f('approved', bool)),
     'sim_action': (_f('action_id', _STR), _f('verb', _STR),
                    _f('target', _STR, type(None), required=False),
                    _f('scene', _STR, required=False), _f('seed', _INT, required=False),
-                   _f('sim_task', dict, required=False)),
+                   _f('sim_task', dict, required=False),
+                   _f('benchmark', _STR, required=False), _f('episode', dict, required=False),
+                   _f('skill', _STR, required=False)),
     'sim_result': (_f('action_id', _STR), _f('success', bool), _f('feedback', _STR),
                    _f('frame_stamps', _LIST), _f('legal_objects', _LIST),
                    _f('scene_types', _LIST), _f('terminated', bool),
-                   _f('error', _STR, required=False)),
+                   _f('error', _STR, required=False), _f('eb', dict, required=False)),
     'world_state': (_f('seq', _INT), _f('action_id', _STR), _f('world', dict)),
 }
 
@@ -139,11 +162,66 @@ def validate(kind: str, payload: Any) -> dict[str, Any]:
         raise SchemaError(f'result: status must be one of {RESULT_STATUSES}')
     if kind == 'status' and out['state'] not in TASK_STATES:
         raise SchemaError(f'status: state must be one of {TASK_STATES}')
-    if kind == 'task' and not out['instruction'].strip():
-        raise SchemaError('task: instruction must not be empty')
+    if kind in ('task', 'action', 'sim_action'):
+        check_benchmark(out, kind)
     if 'sim_task' in out:
         check_sim_task(out['sim_task'], kind)
     return out
+
+
+#: ``benchmark`` values: Embodied-Reasoner tasks (the default) and EB-ALFRED episodes
+BENCHMARKS = ('er', EB_ALFRED)
+#: fields of an ER task that an EB-ALFRED task may not carry (its episode sets them)
+_ER_ONLY = ('instruction', 'task_type', 'scene', 'seed', 'sim_task')
+
+
+def check_benchmark(out: dict[str, Any], kind: str) -> None:
+    """The benchmark rules of a task or an action (see the module docstring)."""
+    bench = out.get('benchmark', 'er')
+    if bench not in BENCHMARKS:
+        raise SchemaError(f'{kind}: benchmark must be one of {list(BENCHMARKS)}, '
+                          f'got {bench!r}')
+    if 'episode' in out:
+        if bench != EB_ALFRED:
+            raise SchemaError(f"{kind}: episode needs \"benchmark\": \"{EB_ALFRED}\"")
+        try:
+            check_episode_ref(out['episode'])
+        except ValueError as exc:
+            raise SchemaError(f'{kind}: {exc}') from None
+    if kind == 'task':
+        if bench == 'er':
+            if 'instruction' not in out:
+                raise SchemaError("task: missing field 'instruction'")
+            if not out['instruction'].strip():
+                raise SchemaError('task: instruction must not be empty')
+            if 'language_only' in out:
+                raise SchemaError(f'task: language_only applies to benchmark {EB_ALFRED!r} '
+                                  'only')
+            return
+        extra = [k for k in _ER_ONLY if k in out]
+        if extra:
+            raise SchemaError(f'task: {extra} do not apply to benchmark {EB_ALFRED!r} (the '
+                              'episode sets the instruction and the scene)')
+        if 'episode' not in out:
+            raise SchemaError(f'task: benchmark {EB_ALFRED!r} needs an episode '
+                              '{"subset": ..., "index": ...}')
+        return
+    # actions: init carries the episode, every other EB action its skill
+    if bench == 'er':
+        if 'skill' in out:
+            raise SchemaError(f"{kind}: skill needs \"benchmark\": \"{EB_ALFRED}\"")
+        return
+    if out['verb'] == 'init':
+        if 'episode' not in out:
+            raise SchemaError(f'{kind}: an {EB_ALFRED} init needs an episode')
+        if 'skill' in out:
+            raise SchemaError(f'{kind}: an init carries no skill')
+        return
+    if 'episode' in out:
+        raise SchemaError(f'{kind}: only an init carries an episode')
+    if not out.get('skill', '').strip():
+        raise SchemaError(f'{kind}: an {EB_ALFRED} action needs a skill '
+                          '("find a Cabinet_2", ...)')
 
 
 #: the keys a ``sim_task`` may hold (the simulator's ``TaskSpec``)

@@ -11,7 +11,10 @@ and, for the expert only, ``debug/world_state``; publishes ``reasoner/thought``,
 ``reasoner/action`` and ``reasoner/status`` (JSON, also a heartbeat while a task runs).
 The episode runs :func:`ego_reasoner_ros.core.loop.run_episode` against
 :class:`RosStepEnvironment`, so step budgets, invalid outputs and timeouts are handled
-exactly as in evaluation; callbacks never block on inference.
+exactly as in evaluation; callbacks never block on inference. An EB-ALFRED task
+(``benchmark: eb-alfred``) runs EB's protocol instead, the loop of
+:func:`ego_reasoner_ros.training.eb_alfred.loop.run_eb_episode` over
+:class:`~ego_reasoner_ros.training.eb_alfred.remote.RemoteEBEnv` with this node's transport.
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ from ego_reasoner_ros.nodes.common import declare, run_node
 from ego_reasoner_ros.nodes.conversions import json_msg, msg_to_image, stamp_to_ns
 from ego_reasoner_ros.nodes.qos import IMAGE_QOS, JSON_QOS, LATCHED_QOS
 from ego_reasoner_ros.nodes.world_mirror import WorldMirror
+from ego_reasoner_ros.training.eb_alfred.skills import BENCHMARK as EB_ALFRED
+from ego_reasoner_ros.training.eb_alfred.skills import EB_POLICIES
 
 PARAMS: dict[str, Any] = {
     'policy': 'expert',
@@ -62,6 +67,7 @@ PARAMS: dict[str, Any] = {
     'exit_after_task': False,
     'wait_for_recorder_s': 0.0,    # > 0: before a task, wait this long for a recorder to match
     'image_topic': 'camera/image_raw',
+    'eb_data': '',                 # EB-ALFRED data folder ('' = resolved as by eval)
 }
 
 
@@ -196,13 +202,18 @@ class ReasonerNode(Node):
         self._estopped = False
         self._failed_task = False
         self._worker: threading.Thread | None = None
+        self._eb_root: Path | None = None
 
         try:
             import ego_reasoner_ros.training.policies  # noqa: F401 - registers the policies
         except ImportError as exc:
             self.get_logger().warning(f'training policies unavailable: {exc}')
-        self.policy: Policy = build_policy(self.p['policy'])
-        self.mirror = WorldMirror() if self.policy.needs_world else None
+        # an EB-only policy (oracle, heuristic) is built per EB-ALFRED task; ER tasks need
+        # one of the core registry's
+        self.policy: Policy | None = (None if self.p['policy'] in EB_POLICIES
+                                      else build_policy(self.p['policy']))
+        needs_world = self.policy is not None and self.policy.needs_world
+        self.mirror = WorldMirror() if needs_world else None
 
         self.pub_thought = self.create_publisher(String, 'reasoner/thought', JSON_QOS)
         self.pub_action = self.create_publisher(String, 'reasoner/action', JSON_QOS)
@@ -225,7 +236,8 @@ class ReasonerNode(Node):
         self._status('idle', 'ready', task_id='none')
         if self.p['initial_task'] or self.p['initial_task_file']:
             self._initial_timer = self.create_timer(1.0, self._start_initial_task)
-        self.get_logger().info(f'reasoner ready: policy={self.policy.name} boot={self.boot_id}')
+        name = self.policy.name if self.policy is not None else self.p['policy']
+        self.get_logger().info(f'reasoner ready: policy={name} boot={self.boot_id}')
 
     # ------------------------------------------------------------ inputs
     def _on_image(self, msg: Image) -> None:
@@ -311,16 +323,39 @@ class ReasonerNode(Node):
             self._status('rejected', 'e-stop is active; release it (estop false) first',
                          task_id=task['task_id'], step=0)
             return False
+        try:
+            episode = self._task_episode(task)
+        except ValueError as exc:  # DataError too
+            self._status('rejected', str(exc), task_id=task['task_id'], step=0)
+            return False
         run_id = uuid.uuid4().hex[:8]
         self._task, self._step, self._run_id = task, 0, run_id
         self.abort.clear()
         # the whole task rides on 'accepted', so a bag holds it even when it never crossed
         # the task topic (initial_task, a service call)
-        self._status('accepted', task['instruction'], task_id=task['task_id'], task=task)
-        self._worker = threading.Thread(target=self._run_task, args=(task, run_id),
+        self._status('accepted', episode.instruction if episode else task['instruction'],
+                     task_id=task['task_id'], task=task)
+        target = self._run_task if episode is None else self._run_eb_task
+        self._worker = threading.Thread(target=target, args=(task, run_id, episode),
                                         name='reasoner-episode', daemon=True)
         self._worker.start()
         return True
+
+    def _task_episode(self, task: dict[str, Any]) -> Any:
+        """The EB-ALFRED episode a task names (None for an ER task); ValueError: why not."""
+        if task.get('benchmark', 'er') != EB_ALFRED:
+            if self.policy is None:
+                raise ValueError(f'policy {self.p["policy"]!r} plans {EB_ALFRED} episodes '
+                                 'only')
+            return None
+        if self.policy is not None and self.policy.needs_world:
+            raise ValueError(f'policy {self.p["policy"]!r} plans Embodied-Reasoner tasks '
+                             f'only, not {EB_ALFRED} episodes')
+        from ego_reasoner_ros.training.eb_alfred import remote
+        if self._eb_root is None:
+            self._eb_root = remote.resolve_eb_data(self.p['eb_data'] or None)
+        return remote.find_episode(self._eb_root, task['episode']['subset'],
+                                   task['episode']['index'])
 
     # ------------------------------------------------------------ worker side
     def request(self, aid: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -411,7 +446,7 @@ class ReasonerNode(Node):
         if limit > 0:
             self.get_logger().warning('no recorder matched the step topics in time')
 
-    def _run_task(self, task: dict[str, Any], run_id: str) -> None:
+    def _run_task(self, task: dict[str, Any], run_id: str, _episode: Any = None) -> None:
         tid = task['task_id']
         run_dir = self._run_dir(tid, run_id)
         state, message, success, record = 'error', '', False, None
@@ -437,13 +472,64 @@ class ReasonerNode(Node):
             message = str(exc.__cause__ or exc)
         except Exception as exc:  # noqa: BLE001 - report, keep the node alive
             message = f'{type(exc).__name__}: {exc}'
-        self.get_logger().info(f'task {tid}: {state} ({message})')
         saved = self._save(record, run_dir) if record is not None else None
+        self._finish_task(tid, run_id, state, message, success, saved)
+
+    def _finish_task(self, tid: str, run_id: str, state: str, message: str, success: bool,
+                     saved: Path | None) -> None:
+        self.get_logger().info(f'task {tid}: {state} ({message})')
         self._failed_task = not success
         self._task = None  # free before the final status: a client may send the next at once
         self._status(state, message, task_id=tid, success=success,
                      run_dir=str(saved) if saved else None, run_id=run_id)
         self._maybe_exit()
+
+    def _eb_send(self, task: dict[str, Any], run_id: str,
+                 fields: dict[str, Any]) -> Any:
+        """The EB-ALFRED transport: one init or skill as an action, its result back."""
+        from ego_reasoner_ros.training.eb_alfred.remote import RemoteReply
+        if self.abort.is_set():
+            raise TaskAbortedError(self.abort_reason)
+        step = int(fields.pop('step'))
+        aid = f'{task["task_id"]}/{self.boot_id}/{run_id}/{step}'
+        payload = {'action_id': aid, 'task_id': task['task_id'], 'step': step,
+                   'run_id': run_id, 'benchmark': EB_ALFRED, **fields}
+        what = fields.get('skill') or f'init {task["episode"]}'
+        self.get_logger().info(f'[step {step}] action: {what}')
+        res = self.request(aid, payload)
+        if res['status'] == 'cancelled':
+            raise TaskAbortedError(res['feedback'])
+        if res['status'] in ('timeout', 'error'):
+            raise RuntimeError(f'{what}: {res["status"]}: {res["feedback"]}')
+        self.get_logger().info(f'[step {step}] result: {res["status"]} ({res["feedback"]})')
+        return RemoteReply(success=bool(res['success']), feedback=res['feedback'],
+                           status=res['status'], images=self.frames_for(res['frame_stamps']),
+                           eb=dict(res.get('eb') or {}))
+
+    def _run_eb_task(self, task: dict[str, Any], run_id: str, episode: Any) -> None:
+        from ego_reasoner_ros.training.eb_alfred import remote
+        tid = task['task_id']
+        state, message, success, saved = 'error', '', False, None
+        try:
+            self._wait_for_recorder()
+            self._status('running', 'episode started', task_id=tid)
+            policy = remote.make_remote_policy(self.p['policy'], self.policy)
+            record = remote.run_remote_episode(
+                _ThoughtTap(policy, self._on_output), remote.load_spec(self._eb_root),
+                episode, lambda fields: self._eb_send(task, run_id, fields),
+                language_only=bool(task.get('language_only', False)),
+                parser=self.p['parser_mode'])
+            success = bool(record['success'])
+            state = 'succeeded' if success else 'failed'
+            message = (f'ended by {record["ended_by"]} after {record["num_steps"]} actions, '
+                       f'{record["planner_steps"]} plans; progress {record["progress"]:.2f}')
+            if self.p['save_episodes']:
+                saved = remote.write_run(record, self._run_dir(tid, run_id))
+        except TaskAbortedError as exc:
+            state, message = 'aborted', str(exc)
+        except Exception as exc:  # noqa: BLE001 - report, keep the node alive
+            message = f'{type(exc).__name__}: {exc}'
+        self._finish_task(tid, run_id, state, message, success, saved)
 
     def _run_dir(self, task_id: str, run_id: str) -> Path:
         """``run_dir`` when set (one task per launch), else a new folder per task run."""

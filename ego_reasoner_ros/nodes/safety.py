@@ -20,6 +20,8 @@ Clock = Callable[[], float]
 
 #: verbs that move or change the world (approval may be required for them on a robot)
 MANIPULATION_VERBS = frozenset({'pickup', 'put', 'put in', 'toggle', 'open', 'close'})
+#: verbs the gate knows beyond the core vocabulary: EB-ALFRED's slice skill has no core verb
+EXTRA_VERBS = frozenset({'slice'})
 
 
 @dataclass
@@ -43,7 +45,7 @@ class SafetyConfig:
     approval_timeout_s: float = 60.0
 
     def __post_init__(self) -> None:
-        known = {v.value for v in Verb}
+        known = {v.value for v in Verb} | EXTRA_VERBS
         for name, verbs in (('allowed_verbs', self.allowed_verbs),
                             ('approval_verbs', self.approval_verbs)):
             bad = sorted(set(verbs) - known)
@@ -106,17 +108,21 @@ class SafetyGate:
             scene_objects: object types present in the scene; when given, the target must
                 be one of them (case-insensitive).
         """
-        verb = action.verb.value
+        return self.check_parts(action.verb.value, action.target, scene_objects)
+
+    def check_parts(self, verb: str, target: str | None,
+                    scene_objects: Iterable[str] | None = None) -> Decision:
+        """:meth:`check` of a ``(verb, target)`` pair (an EB-ALFRED skill's gate action)."""
         if self._verbs and verb not in self._verbs:
             return Decision(False, f'verb {verb!r} is not allowed')
-        if action.target is not None:
-            target = action.target.lower()
-            if self._objects and target not in self._objects:
-                return Decision(False, f'object {action.target!r} is not allowed')
+        if target is not None:
+            low = target.lower()
+            if self._objects and low not in self._objects:
+                return Decision(False, f'object {target!r} is not allowed')
             if scene_objects is not None:
                 present = {o.lower() for o in scene_objects}
-                if present and target not in present:
-                    return Decision(False, f'object {action.target!r} is not in the scene')
+                if present and low not in present:
+                    return Decision(False, f'object {target!r} is not in the scene')
         if verb not in ('end', 'init') and not self._limiter.try_acquire():
             return Decision(False, f'rate limit: more than {self.config.max_actions} actions '
                                    f'in {self.config.window_s:g} s')
@@ -124,7 +130,11 @@ class SafetyGate:
 
     def needs_approval(self, action: Action) -> bool:
         """Whether a human must approve this action first."""
-        return action.verb.value in set(self.config.approval_verbs)
+        return self.needs_approval_verb(action.verb.value)
+
+    def needs_approval_verb(self, verb: str) -> bool:
+        """Whether a human must approve actions of ``verb`` first."""
+        return verb in set(self.config.approval_verbs)
 
 
 class ApprovalGate:

@@ -9,6 +9,10 @@ Run::
 Topics (relative): publishes ``camera/image_raw`` (rgb8), ``camera/camera_info``,
 ``camera/depth/image_raw`` (32FC1, when ``depth`` is true), ``sim/result`` and
 ``debug/world_state`` (when ``publish_world_state`` is true); subscribes ``sim/action``.
+An action with ``benchmark: eb-alfred`` runs in an EB-ALFRED session instead
+(:class:`ego_reasoner_ros.training.eb_alfred.remote.EBSession`): its init rebuilds the named
+episode's initial state (ALFRED rules, 1.5 m visibility, ``eb_resolution`` frames), each
+later action one EB skill, answered with EB's feedback string.
 JSON schemas: :mod:`ego_reasoner_ros.nodes.protocol`.
 """
 
@@ -33,6 +37,7 @@ from ego_reasoner_ros.nodes import protocol
 from ego_reasoner_ros.nodes.common import StampSource, declare, run_node
 from ego_reasoner_ros.nodes.conversions import camera_info, image_to_msg, json_msg
 from ego_reasoner_ros.nodes.qos import IMAGE_QOS, JSON_QOS, LATCHED_QOS
+from ego_reasoner_ros.training.eb_alfred.skills import BENCHMARK as EB_ALFRED
 
 # The embedded generated kitchen that ``ego-reasoner launch sim`` (``make demo``) also uses:
 # it needs no data download.
@@ -55,6 +60,8 @@ PARAMS: dict[str, Any] = {
     'frame_id': 'camera',
     'publish_world_state': False,   # debug/world_state, for the expert policy only
     'reset_on_start': True,
+    'eb_data': '',                  # EB-ALFRED data folder ('' = resolved as by eval)
+    'eb_resolution': 500,           # EB-ALFRED frames (EB: 500x500)
 }
 
 
@@ -110,6 +117,8 @@ class SimBridgeNode(Node):
         self._legal: list[str] = []
         self._episode: dict[str, Any] = {}   # what the debug topic needs to replay the world
         self._history: list[list[Any]] = []
+        self._eb: Any = None            # the EB-ALFRED session, built on its first init
+        self._eb_active = False         # the last init was an EB-ALFRED episode
         self.sim = build_sim(self.p)
         self.pub_image = self.create_publisher(Image, 'camera/image_raw', IMAGE_QOS)
         self.pub_info = self.create_publisher(CameraInfo, 'camera/camera_info', IMAGE_QOS)
@@ -168,7 +177,7 @@ class SimBridgeNode(Node):
         return stamps
 
     def _publish_world(self, action_id: str) -> None:
-        if self.pub_world is None:
+        if self.pub_world is None or self._eb_active:  # the expert plays ER tasks only
             return
         self._world_seq += 1
         world = dict(self._episode, history=list(self._history),
@@ -238,7 +247,10 @@ class SimBridgeNode(Node):
 
     def _execute(self, req: dict[str, Any]) -> dict[str, Any]:
         aid = req['action_id']
+        if req.get('benchmark') == EB_ALFRED:
+            return self._eb_execute(req)
         if req['verb'] == 'init':
+            self._eb_active = False
             return self._reset(req.get('scene') or self.p['scene'] or None,
                                req.get('seed', int(self.p['seed'])), aid, req.get('sim_task'))
         try:
@@ -250,6 +262,31 @@ class SimBridgeNode(Node):
         info = info or {}
         return self._finish(aid, obs, info, success=bool(info.get('success', False)),
                             terminated=bool(terminated))
+
+    def _eb_execute(self, req: dict[str, Any]) -> dict[str, Any]:
+        aid = req['action_id']
+        try:
+            if self._eb is None:
+                from ego_reasoner_ros.training.eb_alfred.remote import EBSession
+                self._eb = EBSession(self.p['eb_data'] or None, self.p['scenes_dir'] or None,
+                                     resolution=int(self.p['eb_resolution']))
+            if req['verb'] == 'init':
+                self._eb_active = False
+                reply = self._eb.start(req['episode'])
+                self._eb_active = True
+                self._scene_types = list(reply.scene_types)
+            elif not self._eb_active:
+                return _error(aid, 'no EB-ALFRED episode is loaded: send init with an '
+                                   'episode first')
+            else:
+                reply = self._eb.step(req['skill'])
+        except ValueError as exc:  # DataError too: no data, no such episode, not a skill
+            return _error(aid, str(exc))
+        obs = {'images': [reply.frame] if reply.frame is not None else []}
+        result = self._finish(aid, obs, {'feedback': reply.feedback, 'legal_objects': []},
+                              success=reply.success, terminated=False)
+        result['eb'] = reply.eb
+        return result
 
     def _send(self, result: dict[str, Any]) -> None:
         self.pub_result.publish(json_msg('sim_result', result))

@@ -50,6 +50,11 @@ def _angle_diff(x: float, y: float) -> float:
     return math.degrees(math.atan2(math.sin(x - y), math.cos(x - y)))
 
 
+def episode_over(spec: EBSpec, steps: int, invalid: int, success: bool) -> bool:
+    """EB's end of an episode after a step: success, the step cap or the invalid cap."""
+    return steps >= spec.max_steps or success or invalid >= spec.max_invalid
+
+
 def load_er_scene(scenes_dir: str, floor_plan: str) -> Scene:
     """An ER scene by FloorPlan name, cached per process (scenes are never mutated)."""
     key = (str(scenes_dir), floor_plan)
@@ -185,8 +190,7 @@ class EBAlfredEnv:
             self.invalid += 1
         s, ts = self.goal()
         success = s == ts
-        done = (self.steps >= self.spec.max_steps or success
-                or self.invalid >= self.spec.max_invalid)
+        done = episode_over(self.spec, self.steps, self.invalid, success)
         info = {
             'instruction': self.episode.instruction if self.episode else '',
             'env_step': self.steps,
