@@ -305,3 +305,20 @@ def test_bad_eb_tasks_and_skills_get_clear_rejections_and_eb_feedback(graph):
         r = send(aid, **fields)
         assert r['success'] is False and words in r['feedback'], r
     assert all(p.poll() is None for p in group.procs.values()), out.text()[-3000:]
+
+
+# ---------------------------------------------------------------- data where / info
+@pytest.mark.skipif(not HAVE_EB, reason=f'EB-ALFRED data not found at {EB_DATA}')
+def test_data_where_and_info_name_the_eb_alfred_folder(capsys, tmp_path):
+    from ego_reasoner_ros.cli.main import main
+    from ego_reasoner_ros.training.eb_alfred.data import load_split
+
+    assert main(['data', 'where', 'eb-alfred', '--data', str(EB_DATA)]) == 0
+    assert capsys.readouterr().out.strip() == str(EB_DATA.resolve())
+    assert main(['data', 'info', 'eb-alfred', '--data', str(EB_DATA)]) == 0
+    info = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    split = load_split(EB_DATA)
+    assert info['n_episodes'] == len(split) and sum(info['subsets'].values()) == len(split)
+    assert info['n_global_actions'] == 162 and info['max_steps'] == 30
+    assert main(['data', 'where', 'eb-alfred', '--data', str(tmp_path)]) == 2
+    assert 'not an EB-ALFRED data folder' in capsys.readouterr().err

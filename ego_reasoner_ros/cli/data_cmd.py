@@ -7,8 +7,9 @@ Subcommands:
 - ``data fetch [--dest DIR] [--base-url URL] [--from-dir DIR] [--force]``: download every
   upstream file of the pinned commit, verify its sha256 and lay it out; the last stdout line
   is one JSON object ``{"path", "n_files", "commit"}``.
-- ``data where [--data DIR]``: print the resolved data folder (exit code 2 when not found).
-- ``data info [--data DIR]``: one JSON object describing the resolved data folder.
+- ``data where [er|eb-alfred] [--data DIR]``: print the resolved data folder (exit code 2
+  when not found).
+- ``data info [er|eb-alfred] [--data DIR]``: one JSON object describing the resolved folder.
 
 Each leaf parser sets ``func``; the entry point calls ``args.func(args)`` and exits with its
 return value.
@@ -80,9 +81,14 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         cmd = sub.add_parser(
             name, help=text,
             description=f'{text[0].upper()}{text[1:]}. Resolution order: --data, then '
-                        f'${data_store.ENV_VAR}, then the user cache filled by "data fetch".')
+                        f'${data_store.ENV_VAR} (eb-alfred: $EGO_REASONER_EB_DATA), then the '
+                        'user cache filled by "data fetch" (eb-alfred: then '
+                        '../shared/data/embodiedbench beside the checkout).')
+        cmd.add_argument('dataset', nargs='?', choices=('er', 'eb-alfred'), default='er',
+                         help='er (default: the Embodied-Reasoner data) or eb-alfred')
         cmd.add_argument('--data', default=None, metavar='DIR',
-                         help=f'data folder (overrides ${data_store.ENV_VAR})')
+                         help=f'data folder (overrides ${data_store.ENV_VAR} or, for '
+                              'eb-alfred, $EGO_REASONER_EB_DATA)')
         cmd.set_defaults(func=func)
     return data
 
@@ -139,10 +145,17 @@ def run_fetch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _resolve(args: argparse.Namespace) -> Path:
+    if getattr(args, 'dataset', 'er') == 'eb-alfred':
+        from ego_reasoner_ros.training.eb_alfred.data import resolve_eb_data
+        return resolve_eb_data(args.data)
+    return data_store.resolve_data_dir(args.data)
+
+
 def run_where(args: argparse.Namespace) -> int:
     """Handle ``data where``: print the resolved folder, or the error with exit code 2."""
     try:
-        print(data_store.resolve_data_dir(args.data))
+        print(_resolve(args))
     except DataError as exc:
         print(f'error: {exc}', file=sys.stderr)
         return EXIT_NOT_FOUND
@@ -152,10 +165,12 @@ def run_where(args: argparse.Namespace) -> int:
 def run_info(args: argparse.Namespace) -> int:
     """Handle ``data info``: one JSON object about the resolved folder (exit 2 if none)."""
     try:
-        root = data_store.resolve_data_dir(args.data)
+        root = _resolve(args)
     except DataError as exc:
         print(f'error: {exc}', file=sys.stderr)
         return EXIT_NOT_FOUND
+    if getattr(args, 'dataset', 'er') == 'eb-alfred':
+        return _eb_info(root)
     scenes = sorted(p.parent.name for p in data_store.scenes_dir(root).glob('*/*/metadata.json'))
     test_set = data_store.test_set_path(root, required=False)
     n_cases = None
@@ -176,5 +191,36 @@ def run_info(args: argparse.Namespace) -> int:
         'agent_positions': data_store.agent_positions_path(root, required=False).is_file(),
         'pick_up_and_put': data_store.receptacle_compat_path(root, required=False).is_file(),
     }
+    print(json.dumps(info))
+    return 0
+
+
+def _eb_info(root: Path) -> int:
+    """``data info eb-alfred``: episodes per subset, the interface files' state (exit 1: bad)."""
+    from ego_reasoner_ros.training.eb_alfred.data import load_split
+    from ego_reasoner_ros.training.eb_alfred.spec import load_spec
+
+    stamp_path = root / data_store.STAMP_NAME
+    stamp = json.loads(stamp_path.read_text(encoding='utf-8')) if stamp_path.is_file() else {}
+    upstream = root / 'upstream-manifest.json'  # a shared copy names its commit here
+    if not stamp and upstream.is_file():
+        try:
+            stamp = {'commit': json.loads(upstream.read_text(encoding='utf-8')).get('commit')}
+        except (OSError, json.JSONDecodeError, AttributeError) as exc:
+            logger.warning('cannot read %s: %s', upstream, exc)
+    info: dict[str, Any] = {'path': str(root), 'commit': stamp.get('commit'),
+                            'fetched_at': stamp.get('fetched_at')}
+    try:
+        split = load_split(root)
+        subsets: dict[str, int] = {}
+        for name, _i, _e in split:
+            subsets[name] = subsets.get(name, 0) + 1
+        spec = load_spec(root)
+    except DataError as exc:
+        print(f'error: {exc}', file=sys.stderr)
+        return EXIT_ERROR
+    info.update({'n_episodes': len(split), 'subsets': subsets,
+                 'n_global_actions': len(spec.global_actions),
+                 'max_steps': spec.max_steps, 'max_invalid': spec.max_invalid})
     print(json.dumps(info))
     return 0
