@@ -231,6 +231,8 @@ def graph(ros_env, tmp_path_factory):
 def test_the_oracle_succeeds_on_a_public_episode_through_the_graph(graph):
     from ros_graph_helpers import wait_until
     group, probe, out = graph
+    # frames sent before the probe's camera subscription matched would be lost
+    wait_until(lambda: probe.image_sub.get_publisher_count() > 0, 60, 'the camera publisher')
     probe.send_task(_task(task_id='eb-oracle'))
     final = probe.final_status('eb-oracle', timeout=240)
     assert final['state'] == 'succeeded', (final, out.text()[-3000:])
