@@ -15,8 +15,8 @@ Optionally (``--train``) also times one SFT training step (forward + backward + 
 With ``--family NAME [NAME ...]`` (or ``all``) it times instead a tiny random model of each
 family (:mod:`ego_reasoner_ros.training.families`: hidden 64, ``--layers``, eager attention),
 with the same episode, and prints a table of prompt, prefill and new tokens at step 1 and
-step N and the step-N/step-1 ratios with and without reuse; families whose cache cannot be
-cut back to a prefix (Qwen3.5, Gemma 3) run without reuse either way.
+step N and the step-N/step-1 ratios with and without reuse; Gemma 3 (decoded by
+``generate``) runs without reuse either way.
 
     python benchmarks/bench_hf_step.py [--steps 20] [--new-tokens 32] [--threads 1 2]
     python benchmarks/bench_hf_step.py --family all --threads 1 --reps 3
