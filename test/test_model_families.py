@@ -8,7 +8,8 @@ replays a 10-turn expert episode (history teacher-forced, images every turn) wit
 greedy tokens as ``model.generate()`` on the full conversation, with prefix reuse and without;
 ``serve`` answers chat-completions requests with images and the ``openai`` backend gets the
 same reply through it; LoRA SFT lowers the loss, changes only adapter weights, and the merged
-model's outputs equal the adapter model's; one GRPO step runs; save -> load keeps outputs.
+model's outputs equal the adapter model's; ``freeze_vision`` freezes the vision tower; one
+GRPO step changes the weights; save -> load keeps outputs.
 """
 
 from __future__ import annotations
@@ -197,6 +198,19 @@ def _check_lora_sft_and_merge(spec, model_dir, sft_data, out, episode):
     return summary['final']
 
 
+def _check_freeze_vision(model_dir, sft_data, out):
+    from ego_reasoner_ros.training.sft import load_config, prepare_model
+
+    cfg = load_config('training/configs/tiny_sft.yaml', [
+        f'model={model_dir}', f'data={sft_data}', f'output_dir={out}', 'freeze_vision=true'])
+    model, _ = prepare_model(cfg)
+    vision = ('visual', 'vision_tower', 'multi_modal_projector')
+    flags = {n: p.requires_grad for n, p in model.named_parameters()}
+    assert not any(v for n, v in flags.items() if any(k in n for k in vision))
+    assert any(not v for n, v in flags.items()) and all(
+        v for n, v in flags.items() if 'language_model' in n)
+
+
 def _check_grpo(model_dir, sft_data, out):
     from ego_reasoner_ros.training.grpo import GRPOTrainConfig, run_grpo
     from ego_reasoner_ros.training.processor import load_model_and_processor
@@ -253,6 +267,7 @@ def test_family(name, expert_episode, corpus, sft_data, tmp_path):
     _check_replay(spec, model, processor, expert_episode)
     _check_serve(model, processor, expert_episode)
     _check_lora_sft_and_merge(spec, model_dir, sft_data, tmp_path / 'sft', expert_episode)
+    _check_freeze_vision(model_dir, sft_data, tmp_path / 'frozen')
     _check_grpo(model_dir, sft_data, tmp_path / 'grpo')
     _check_save_load(model, processor, tmp_path / 'saved', expert_episode)
 

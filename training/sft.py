@@ -170,11 +170,15 @@ def prepare_model(cfg: TrainConfig, corpus: Any = (), *,
     model.train()
     if cfg.freeze_vision:
         inner = getattr(model, 'model', model)
-        visual = getattr(inner, 'visual', None)
-        if visual is None:
+        # Qwen-VL: ``visual`` (tower and merger); Gemma 3 and others: tower and projector
+        parts = [getattr(inner, name, None) for name in ('visual', 'vision_tower',
+                                                          'multi_modal_projector')]
+        parts = [part for part in parts if part is not None]
+        if not parts:
             raise ValueError('freeze_vision: the model has no vision tower')
-        for param in visual.parameters():
-            param.requires_grad_(False)
+        for part in parts:
+            for param in part.parameters():
+                param.requires_grad_(False)
     return model, processor
 
 
