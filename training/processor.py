@@ -1,13 +1,16 @@
 # Copyright 2026 The ego_reasoner_ros Authors
 # Licensed under the Apache License, Version 2.0
-"""Load Qwen2-VL / Qwen2.5-VL models and an image-only processor without torchvision.
+"""Load vision-language models and an image-only processor without torchvision.
 
 ``transformers`` 5.x gives ``Qwen2VLProcessor`` a video processor that needs torchvision,
 which is not usable on the CPU build this project runs on; ``AutoProcessor`` then silently
 returns only the tokenizer. :class:`Qwen2VLImageOnlyProcessor` keeps the image path of the
 real processor (same chat template, same ``<|image_pad|>`` expansion, same
 ``mm_token_type_ids``) and leaves out videos. :func:`load_model_and_processor` is the single
-loading path for the locally built ``tiny`` preset and for real hub checkpoints.
+loading path for the locally built ``tiny`` preset and for real hub checkpoints. The same
+processor serves Qwen2.5-VL, Qwen3-VL and Qwen3.5 (their image path is Qwen2-VL's, with their
+own patch size and chat template); Gemma 3 loads its own processor with its PIL image
+processor (:data:`OTHER_PROCESSORS`).
 """
 
 from __future__ import annotations
@@ -136,8 +139,9 @@ def load_processor(path_or_id: str | os.PathLike, *, min_pixels: int | None = No
                    max_pixels: int | None = None, **kwargs: Any):
     """Load the image-only processor of a local directory or hub id.
 
-    Works for the tiny preset and real Qwen2-VL / Qwen2.5-VL checkpoints (their saved
-    processor configs carry video entries, which are ignored).
+    Works for the tiny presets and real Qwen2-VL, Qwen2.5-VL, Qwen3-VL and Qwen3.5
+    checkpoints (their saved processor configs carry video entries, which are ignored), and
+    for the families in :data:`OTHER_PROCESSORS` (Gemma 3) with their own processor.
     """
     tf = require('transformers', purpose='loading a processor')
     src = str(path_or_id)
@@ -251,10 +255,11 @@ class LoadOptions:
 
 def load_model_and_processor(path_or_id: str | os.PathLike,
                              options: LoadOptions | None = None, **kwargs: Any):
-    """Load a Qwen2-VL-family model and its image-only processor.
+    """Load a vision-language model and its image-only processor.
 
     The same code path serves the tiny preset directories and real checkpoints (hub ids or
-    local paths of Qwen2-VL and Qwen2.5-VL). Extra ``kwargs`` update :class:`LoadOptions`.
+    local paths; any ``AutoModelForImageTextToText`` family whose processor
+    :func:`load_processor` builds). Extra ``kwargs`` update :class:`LoadOptions`.
 
     Returns:
         ``(model, processor)`` with the model in eval mode.

@@ -2,8 +2,9 @@
 # Licensed under the Apache License, Version 2.0
 """MLLM policy backends, registered with the core policy registry on import.
 
-- ``hf:PATH_OR_HUB_ID``: a transformers Qwen2-VL / Qwen2.5-VL model in process
-  (:mod:`.hf`), with conversation-prefix KV-cache reuse.
+- ``hf:PATH_OR_HUB_ID``: a transformers vision-language model in process (:mod:`.hf`):
+  Qwen2-VL, Qwen2.5-VL, Qwen3-VL and Qwen3.5 with conversation-prefix KV-cache reuse, Gemma 3
+  and other image-text-to-text models through ``generate``.
 - ``openai:BASE_URL#MODEL``: any OpenAI-compatible chat-completions server
   (:mod:`.openai_backend`), for example ``vllm serve`` or ``ego-reasoner serve``.
 - ``vllm:MODEL``: an offline vLLM engine in process (:mod:`.vllm_backend`), imported lazily.
