@@ -40,30 +40,26 @@ def cached_scene(path: str | Path) -> Scene:
         key = (str(meta.resolve()), meta.stat().st_mtime)
     except OSError as exc:
         raise DataError(f"missing scene metadata: {meta}") from exc
+    return _cached(key, lambda: load_scene(meta))
+
+
+def _spec_scene(spec: str) -> Scene:
+    """A generated ``procedural:`` scene, built once per process."""
+    return _cached((spec, 0.0), lambda: scene_from_spec(spec))
+
+
+def _cached(key: tuple[str, float], build: Any) -> Scene:
+    """The scene cached under ``key``, built (outside the lock) when it is not there yet."""
     with _CACHE_LOCK:
         hit = _SCENE_CACHE.get(key)
-        if hit is not None:
-            return hit
-    scene = load_scene(meta)
+    if hit is not None:
+        return hit
+    scene = build()
     with _CACHE_LOCK:
         if len(_SCENE_CACHE) >= _CACHE_MAX:
             _SCENE_CACHE.pop(next(iter(_SCENE_CACHE)))
         _SCENE_CACHE[key] = scene
     return scene
-
-
-def _spec_scene(spec: str) -> Scene:
-    """A generated ``procedural:`` scene, built once per process."""
-    key = (spec, 0.0)
-    with _CACHE_LOCK:
-        hit = _SCENE_CACHE.get(key)
-    if hit is None:
-        hit = scene_from_spec(spec)
-        with _CACHE_LOCK:
-            if len(_SCENE_CACHE) >= _CACHE_MAX:
-                _SCENE_CACHE.pop(next(iter(_SCENE_CACHE)))
-            _SCENE_CACHE[key] = hit
-    return hit
 
 
 def _needs_data(scene: Any) -> str:
