@@ -40,7 +40,8 @@ import numpy as np
 from ego_reasoner_ros.sim_bridge import geometry as geo
 from ego_reasoner_ros.sim_bridge.geometry import AgentPose
 from ego_reasoner_ros.sim_bridge.scene import Scene, SceneObject
-from ego_reasoner_ros.sim_bridge.world import INSIDE_TYPES, World
+from ego_reasoner_ros.sim_bridge.world import World
+from ego_reasoner_ros.sim_bridge.world_rules import INSIDE_TYPES
 
 #: Sliceable types and how many slices each becomes (THOR spawns several pieces).
 SLICE_COUNTS = {'Apple': 4, 'Bread': 6, 'Lettuce': 4, 'Potato': 4, 'Tomato': 4, 'Egg': 1}

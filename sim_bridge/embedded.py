@@ -23,7 +23,9 @@ from ego_reasoner_ros.sim_bridge.geometry import AgentPose
 from ego_reasoner_ros.sim_bridge.procedural import SCENE_SPEC_PREFIX, scene_from_spec
 from ego_reasoner_ros.sim_bridge.registry import SimConfig
 from ego_reasoner_ros.sim_bridge.scene import Scene, load_scene, resolve_scene
-from ego_reasoner_ros.sim_bridge.world import INSIDE_TYPES, ActionResult, TaskSpec, World
+from ego_reasoner_ros.sim_bridge.world import TaskSpec, World
+from ego_reasoner_ros.sim_bridge.world_actions import ActionResult
+from ego_reasoner_ros.sim_bridge.world_rules import INSIDE_TYPES
 
 logger = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ego_reasoner_ros.sim_bridge.base import SimBackend
-from ego_reasoner_ros.sim_bridge.world import RULE_SETS
+from ego_reasoner_ros.sim_bridge.world_rules import RULE_SETS
 
 SIM_TYPES = ("embedded", "ai2thor")
 

@@ -3,54 +3,30 @@
 """Exact symbolic world state of the embedded simulator, with the reference's action semantics.
 
 The rules follow docs er-protocol.md section 2 (instance resolution, the navigable-type gate, the
-size/distance rule, legal interactions, observe, move forward). Deviations, all documented in
-the methods: occlusion is not modelled (visibility = frustum + distance + not inside a closed
-container), ``put`` uses a size-fit rule instead of PutObject physics, interactions fall back to
-another in-reach instance of the Type when the reference's instance is out of reach, a StoveBurner
-may be toggled directly, and the navigate redirect only applies while the related object is
-still in that receptacle.
+size/distance rule, legal interactions, observe, move forward). ``World`` holds the state and its
+queries; the rest lives along its seams: navigation.py (the grid), world_visibility.py (visibility
+and legality), world_rules.py (derived states and the Type sets), world_actions.py (one handler
+per verb). Deviations from the reference are documented there.
 """
 
 from __future__ import annotations
 
 import copy
 import logging
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from ego_reasoner_ros.core.actions import OBJECTLESS_VERBS, Verb
-from ego_reasoner_ros.sim_bridge import geometry as geo
 from ego_reasoner_ros.sim_bridge import navigation as nav
 from ego_reasoner_ros.sim_bridge.geometry import AgentPose
 from ego_reasoner_ros.sim_bridge.scene import Scene, SceneObject
+from ego_reasoner_ros.sim_bridge.world_actions import WorldActions
+from ego_reasoner_ros.sim_bridge.world_rules import INSIDE_TYPES, RULE_SETS, DerivedStateRules
+from ego_reasoner_ros.sim_bridge.world_visibility import VisibilityLegality
 
 logger = logging.getLogger(__name__)
-
-#: Receptacles that hold their contents inside rather than on top.
-INSIDE_TYPES = frozenset(
-    {
-        "SinkBasin", "BathtubBasin", "Sink", "Bathtub", "Pan", "Pot", "Bowl", "Mug", "Cup",
-        "Box", "GarbageCan", "LaundryHamper", "Microwave", "Fridge", "Toaster", "Drawer",
-        "Cabinet", "Safe", "Kettle", "CoffeeMachine",
-    }
-)
-#: Food that cooks in a pan or pot on a lit burner, besides objects flagged ``cookable``.
-FOOD_TYPES = frozenset(
-    {
-        "Apple", "AppleSliced", "Bread", "BreadSliced", "Egg", "EggCracked", "Lettuce",
-        "LettuceSliced", "Potato", "PotatoSliced", "Tomato", "TomatoSliced",
-    }
-)
-COOKWARE_TYPES = frozenset({"Pan", "Pot"})
-WASH_BASINS = frozenset({"SinkBasin", "BathtubBasin", "Sink", "Bathtub"})
-
-#: Derived-state rule sets: Embodied-Reasoner's (continuous) and ALFRED's (event-based).
-RULE_SETS = ("er", "alfred")
-PITCH_MIN, PITCH_MAX = -30.0, 60.0
 
 
 @dataclass
@@ -75,17 +51,6 @@ class TaskSpec:
             related_objects=list(d.get("related_objects") or []),
             identity=d.get("identity"),
         )
-
-
-@dataclass
-class ActionResult:
-    """Outcome of one world action: success, feedback, the error and the frames to render."""
-
-    success: bool
-    feedback: str
-    error: str = ""
-    poses: list[AgentPose] = field(default_factory=list)
-    labels: list[str] = field(default_factory=list)
 
 
 def flatten_agent_positions(
@@ -125,7 +90,7 @@ def _pose_from_entry(e: Mapping[str, Any]) -> AgentPose:
     )
 
 
-class World:
+class World(WorldActions, VisibilityLegality, DerivedStateRules):
     """Exact state of one episode plus the reference's gates and action semantics.
 
     Args:
@@ -382,48 +347,10 @@ class World:
         """Live on/off state (a StoveBurner is on when it or a knob controlling it is on)."""
         return self._is_on(self._idx(object_id))
 
-    def is_clean(self, object_id: str) -> bool:
-        """Washed during the episode (in a basin while its faucet ran)."""
-        return bool(self._clean[self._idx(object_id)])
-
-    def is_cooked(self, object_id: str) -> bool:
-        """Cooked (at reset, or food in a pan/pot on a lit burner, or in a running microwave)."""
-        return bool(self._cooked[self._idx(object_id)])
-
-    def is_heated(self, object_id: str) -> bool:
-        """Heated in a running microwave or on a lit burner during the episode."""
-        return bool(self._heated[self._idx(object_id)])
-
-    def is_cooled(self, object_id: str) -> bool:
-        """Inside a closed fridge at some point during the episode."""
-        return bool(self._cooled[self._idx(object_id)])
-
-    def is_hidden(self, object_id: str) -> bool:
-        """Inside a closed openable receptacle (at any depth)."""
-        return bool(self._hidden[self._idx(object_id)])
-
-    def is_visible(self, object_id: str) -> bool:
-        """Visible in the current front view (frustum, distance, not hidden; no occlusion)."""
-        return bool(self._vis[self._idx(object_id)])
-
-    def in_reach(self, object_id: str) -> bool:
-        """Interactable now: visible and navigable by size/distance or in the current container."""
-        return self._reachable(self._idx(object_id))
-
     def box(self, object_id: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
         """Live axis-aligned box (min, max)."""
         i = self._idx(object_id)
         return tuple(self._box_min[i]), tuple(self._box_max[i])
-
-    @property
-    def navigable_types(self) -> list[str]:
-        """Types that ``navigate to`` accepts now (seeded, then everything seen navigable)."""
-        return list(self._navigable)
-
-    @property
-    def legal_types(self) -> list[str]:
-        """Types that interactions accept now."""
-        return list(self._legal)
 
     @property
     def agent_pose(self) -> AgentPose:
@@ -515,28 +442,6 @@ class World:
             return True
         return any(self._toggled[k] for k in self._knobs.get(i, ()))
 
-    def _reachable(self, i: int) -> bool:
-        if not self._vis[i]:
-            return False
-        if self._nav[i] or i == self._held:
-            return True
-        c = self._current_container
-        return c >= 0 and (i in self._listed[c] or self._parent[i] == c)
-
-    def _update_hidden(self) -> None:
-        n = len(self.ids)
-        hidden = np.zeros(n, dtype=bool)
-        for i in range(n):
-            p = self._parent[i]
-            while p >= 0:
-                if self._openable[p] and not self._open[p]:
-                    hidden[i] = True
-                    break
-                p = self._parent[p]
-        if self._held >= 0:
-            hidden[self._held] = False
-        self._hidden = hidden
-
     def _descendants(self, i: int) -> list[int]:
         out, stack = [], list(self._contents[i])
         while stack:
@@ -556,439 +461,6 @@ class World:
         if p >= 0:
             self._contents[p].remove(c)
         self._parent[c] = -1
-
-    def _place_held_in_view(self) -> None:
-        if self._held < 0:
-            return
-        cam = self.pose.camera_position()
-        fx, fz = geo.forward_vector(self.pose.yaw)
-        target = np.array([cam[0] + 0.5 * fx, cam[1] - 0.3, cam[2] + 0.5 * fz])
-        centre = (self._box_min[self._held] + self._box_max[self._held]) * 0.5
-        self._translate(self._held, target - centre)
-
-    def _view(self, pose: AgentPose) -> tuple[np.ndarray, np.ndarray]:
-        if self._points is None:
-            self._points = geo.box_corners(self._box_min, self._box_max)
-        cam = pose.camera_position()
-        vis = geo.in_frustum(
-            self._points, cam, pose.yaw, pose.horizon, self.fov, self.aspect,
-            self.visibility_distance,
-        )
-        vis &= ~self._hidden
-        if self._held >= 0:
-            vis[self._held] = True
-        nav = vis & ~self._is_floor
-        nav &= geo.navigable_by_size(self._box_min, self._box_max, (pose.x, pose.z))
-        return vis, nav
-
-    def _refresh(self, poses: Sequence[AgentPose], front: AgentPose | None = None) -> None:
-        """Accumulate navigable Types over ``poses`` and recompute legality for ``front``."""
-        front = front or poses[-1]
-        for p in poses:
-            if p is front:
-                continue
-            _, nav = self._view(p)
-            for t in self._types_arr[nav]:
-                self._navigable.setdefault(t, None)
-        vis, nav = self._view(front)
-        self._vis, self._nav = vis, nav
-        legal = set(self._types_arr[nav])
-        c = self._current_container
-        if c >= 0:
-            for k in self._listed[c].union(self._contents[c]):
-                if vis[k]:
-                    legal.add(self.types[k])
-        for t in self._types_arr[nav]:
-            self._navigable.setdefault(t, None)
-        self._legal = sorted(legal, key=lambda t: self._type_order.get(t, 1 << 30))
-
-    def _update_derived(self) -> None:
-        if self.rules != "er":
-            return
-        on = [self._is_on(i) for i in range(len(self.ids))]
-        for i, t in enumerate(self.types):
-            if t in WASH_BASINS and self._faucet_on(i, on):
-                for k in self._descendants(i):
-                    self._clean[k] = True
-            elif t == "StoveBurner" and on[i]:
-                for k in self._contents[i]:
-                    if self._is_food(k):
-                        self._cooked[k] = self._heated[k] = True
-                    if self.types[k] in COOKWARE_TYPES:
-                        self._heated[k] = True
-                        for f in self._descendants(k):
-                            if self._is_food(f):
-                                self._cooked[f] = True
-                            self._heated[f] = True
-            elif t == "Microwave" and on[i]:
-                for k in self._descendants(i):
-                    self._heated[k] = True
-                    if self._is_food(k):
-                        self._cooked[k] = True
-            elif t == "Fridge" and not self._open[i]:
-                for k in self._descendants(i):
-                    self._cooled[k] = True
-
-    def _is_food(self, k: int) -> bool:
-        return self.scene.objects[k].cookable or self.types[k] in FOOD_TYPES
-
-    def _faucet_on(self, basin: int, on: list[bool]) -> bool:
-        faucets = [i for i, t in enumerate(self.types) if t in ("Faucet", "ShowerHead")]
-        if not faucets:
-            return False
-        c = (self._box_min[basin] + self._box_max[basin]) * 0.5
-        cf = (self._box_min[faucets] + self._box_max[faucets]) * 0.5
-        nearest = faucets[int(np.argmin(np.linalg.norm(cf - c, axis=1)))]
-        return on[nearest]
-
-    # ---------------------------------------------------------------- actions
-    def apply(self, verb: Verb | str, target: str | None = None) -> ActionResult:
-        """Run one action (a core verb); a failed action leaves the state unchanged."""
-        handler = _HANDLERS.get(verb)
-        if handler is None:
-            return ActionResult(False, f"'{verb}' is not an action I can perform.", "bad verb")
-        if verb in OBJECTLESS_VERBS:
-            return handler(self)
-        if not target:
-            return ActionResult(False, f"'{verb}' needs an object.", "missing object")
-        if target not in self._type_order:
-            return ActionResult(
-                False, f"There is no {target} in this room.", f"no object of type {target}"
-            )
-        return handler(self, target)
-
-    def init(self) -> ActionResult:
-        """Teleport to the reachable point nearest a floor corner, facing inward."""
-        lo, hi = self.scene.bounds_min, self.scene.bounds_max
-        corners = [(hi[0], hi[2], 225.0), (hi[0], lo[2], 315.0), (lo[0], hi[2], 135.0),
-                   (lo[0], lo[2], 45.0)]
-        best = None
-        for cx, cz, yaw in corners:
-            d = np.hypot(self._cells[:, 0] - cx, self._cells[:, 1] - cz)
-            k = int(np.argmin(d))
-            if best is None or d[k] < best[0]:
-                best = (float(d[k]), k, yaw)
-        assert best is not None
-        x, z = self._cells[best[1]]
-        self.pose = AgentPose(float(x), self._agent_y, float(z), best[2], 0.0, True)
-        self._place_held_in_view()
-        self._refresh([self.pose])
-        return ActionResult(True, "Initialised.", poses=[self.pose])
-
-    def navigate(self, object_type: str) -> ActionResult:
-        """``navigate to T``: the navigable gate, instance resolution, redirect, pose."""
-        if object_type not in self._navigable:
-            return ActionResult(
-                False,
-                f"I cannot navigate to {object_type}: I have not seen one from here yet.",
-                f"{object_type} is not navigable",
-            )
-        second = self._held >= 0 and str(self.task.identity) in ("84", "85")
-        inst = self._reference_instance(object_type, second=second)
-        target = inst
-        snap = self._stale[self.ids[inst]]
-        if snap.receptacle and not snap.openable:
-            for rid in self.task.related_objects:
-                r = self._index.get(rid)
-                if r is not None and rid in snap.receptacle_object_ids and r not in self._moved:
-                    target = r
-                    break
-        pose = self._poses.get(self.ids[target]) or self._compute_pose(target)
-        if pose is None:
-            return ActionResult(False, f"I cannot find a way to reach the {object_type}.",
-                                "no interactable pose")
-        self.pose = pose
-        if self.scene.objects[inst].receptacle:
-            self._current_container = inst
-        self._place_held_in_view()
-        self._refresh([self.pose])
-        return ActionResult(True, f"Arrived at the {object_type}.", poses=[self.pose])
-
-    def _compute_pose(self, i: int) -> AgentPose | None:
-        cells = self._cells
-        if len(cells) == 0:
-            return None
-        bmin, bmax = self._box_min[i], self._box_max[i]
-        d = geo.rect_distance(cells[:, 0], cells[:, 1], bmin, bmax)
-        centre = (bmin + bmax) * 0.5
-        mid = (self._floor_lo + self._floor_hi) * 0.5
-        diag = float(np.hypot(*(self._floor_hi - self._floor_lo)[[0, 2]])) or 1.0
-        to_mid = np.hypot(cells[:, 0] - mid[0], cells[:, 1] - mid[2]) / diag
-        score = np.abs(d - 0.6) + 0.15 * to_mid
-        for lo_d, hi_d in ((0.5, 1.0), (0.25, 1.5)):
-            ok = (d >= lo_d) & (d <= hi_d)
-            if ok.any():
-                k = int(np.flatnonzero(ok)[np.argmin(score[ok])])
-                break
-        else:
-            k = int(np.argmin(d))
-        x, z = float(cells[k, 0]), float(cells[k, 1])
-        yaw = geo.yaw_towards(centre[0] - x, centre[2] - z)
-        standing = not (self._agent_y > bmax[1] + 0.44)
-        probe = AgentPose(x, self._agent_y, z, yaw, 0.0, standing)
-        pitch = geo.pitch_towards(probe.camera_position(), tuple(centre))
-        pitch = float(min(max(pitch, PITCH_MIN), PITCH_MAX))
-        return AgentPose(x, self._agent_y, z, yaw, pitch, standing)
-
-    def _interaction_instance(self, object_type: str, want) -> int:  # noqa: ANN001
-        ref = self._reference_instance(object_type)
-        if ref >= 0 and self._reachable(ref) and want(ref):
-            return ref
-        cands = [i for i, t in enumerate(self.types) if t == object_type and self._reachable(i)]
-        if not cands:
-            return ref
-        c = self._current_container
-        px, pz = self.pose.x, self.pose.z
-
-        def key(i: int) -> tuple:
-            ctr = (self._box_min[i] + self._box_max[i]) * 0.5
-            return (not want(i), not (c >= 0 and self._parent[i] == c),
-                    math.hypot(ctr[0] - px, ctr[2] - pz))
-
-        return min(cands, key=key)
-
-    def _gate(self, object_type: str) -> ActionResult | None:
-        if object_type not in self._legal:
-            return ActionResult(
-                False,
-                f"The {object_type} is not within reach; I need to get closer to it first.",
-                f"{object_type} is not interactable from here",
-            )
-        return None
-
-    def _done(self, msg: str) -> ActionResult:
-        self._update_hidden()
-        self._update_derived()
-        self._place_held_in_view()
-        self._refresh([self.pose])
-        return ActionResult(True, msg, poses=[self.pose])
-
-    def pickup(self, object_type: str) -> ActionResult:
-        """``pickup T``: T legal, hand empty, the instance pickupable and not enclosed."""
-        fail = self._gate(object_type)
-        if fail:
-            return fail
-        if self._held >= 0:
-            return ActionResult(
-                False, f"My hand is already holding the {self.types[self._held]}.",
-                "hand is full",
-            )
-        i = self._interaction_instance(
-            object_type, lambda k: bool(self._pickupable[k]) and not self._hidden[k]
-        )
-        if not self._pickupable[i]:
-            return ActionResult(False, f"The {object_type} cannot be picked up.",
-                                f"{self.ids[i]} is not pickupable")
-        if self._hidden[i]:
-            box = self.ids[self._parent[i]] if self._parent[i] >= 0 else "container"
-            return ActionResult(
-                False, f"The {object_type} is inside a closed container; open it first.",
-                f"{self.ids[i]} is inside closed {box}",
-            )
-        if not self._reachable(i):
-            return ActionResult(False, f"I cannot reach that {object_type} from here.",
-                                f"{self.ids[i]} is not interactable")
-        self._detach(i)
-        for lst in self._listed:
-            lst.discard(i)
-        self._moved.add(i)
-        self._held = i
-        return self._done(f"Picked up the {object_type}.")
-
-    def put(self, object_type: str) -> ActionResult:
-        """``put T``: something held, T a receptacle in reach, open if openable, and a fit."""
-        fail = self._gate(object_type)
-        if fail:
-            return fail
-        if self._held < 0:
-            return ActionResult(False, "I am not holding anything to put down.",
-                                "nothing is held")
-        h = self._held
-        banned = {h, *self._descendants(h)}
-        objs = self.scene.objects
-
-        def ok(k: int) -> bool:
-            return (k not in banned and objs[k].receptacle and not self._hidden[k]
-                    and (not self._openable[k] or bool(self._open[k])) and self._fits(h, k))
-
-        r = self._interaction_instance(object_type, ok)
-        held_t = self.types[h]
-        if r in banned or not objs[r].receptacle:
-            return ActionResult(False, f"I cannot put the {held_t} on or in the {object_type}.",
-                                f"{self.ids[r]} is not a valid receptacle")
-        if self._openable[r] and not self._open[r]:
-            return ActionResult(False, f"The {object_type} is closed; I need to open it first.",
-                                f"{self.ids[r]} is closed")
-        if self._hidden[r] or not self._reachable(r):
-            return ActionResult(False, f"I cannot reach that {object_type} from here.",
-                                f"{self.ids[r]} is not interactable")
-        if not self._fits(h, r) or (
-            self.put_table is not None and object_type not in self.put_table.get(held_t, ())
-            and not (object_type == "SinkBasin" and "Sink" in self.put_table.get(held_t, ()))
-        ):
-            return ActionResult(False, f"The {held_t} does not fit on or in the {object_type}.",
-                                f"{held_t} cannot be placed in {self.ids[r]}")
-        self._place(h, r)
-        self._held = -1
-        return self._done(f"Put the {held_t} in/on the {object_type}.")
-
-    def _fits(self, h: int, r: int) -> bool:
-        hs = self._box_max[h] - self._box_min[h]
-        rs = self._box_max[r] - self._box_min[r]
-        return float(min(hs[0], hs[2])) <= 2.0 * float(max(rs[0], rs[2])) + 0.05
-
-    def _place(self, h: int, r: int) -> None:
-        inside = self._openable[r] or self.types[r] in INSIDE_TYPES
-        rmin, rmax = self._box_min[r], self._box_max[r]
-        size = self._box_max[h] - self._box_min[h]
-        n = len(self._contents[r])
-        # Spread successive items a little across the receptacle's footprint.
-        span = np.maximum((rmax - rmin) * 0.5 - size * 0.5, 0.0)
-        off = np.array([((n % 3) - 1) * 0.5, 0.0, (((n // 3) % 3) - 1) * 0.5]) * span
-        bottom = rmin[1] + 0.01 if inside else rmax[1]
-        target_min = np.array(
-            [(rmin[0] + rmax[0]) / 2 - size[0] / 2, bottom, (rmin[2] + rmax[2]) / 2 - size[2] / 2]
-        ) + off
-        self._translate(h, target_min - self._box_min[h])
-        self._parent[h] = r
-        self._contents[r].append(h)
-        self._listed[r].add(h)
-
-    def _openable_instance(self, object_type: str, want_open: bool) -> ActionResult | int:
-        fail = self._gate(object_type)
-        if fail:
-            return fail
-        i = self._interaction_instance(
-            object_type, lambda k: bool(self._openable[k]) and bool(self._open[k]) != want_open
-        )
-        if not self._openable[i]:
-            return ActionResult(False, f"The {object_type} cannot be opened or closed.",
-                                f"{self.ids[i]} is not openable")
-        if not self._reachable(i):
-            return ActionResult(False, f"I cannot reach that {object_type} from here.",
-                                f"{self.ids[i]} is not interactable")
-        if bool(self._open[i]) == want_open:
-            state = "open" if want_open else "closed"
-            return ActionResult(False, f"The {object_type} is already {state}.",
-                                f"{self.ids[i]} is already {state}")
-        return i
-
-    def open(self, object_type: str) -> ActionResult:
-        """``open T``."""
-        i = self._openable_instance(object_type, True)
-        if isinstance(i, ActionResult):
-            return i
-        self._open[i] = True
-        return self._done(f"Opened the {object_type}.")
-
-    def close(self, object_type: str) -> ActionResult:
-        """``close T``."""
-        i = self._openable_instance(object_type, False)
-        if isinstance(i, ActionResult):
-            return i
-        self._open[i] = False
-        return self._done(f"Closed the {object_type}.")
-
-    def _can_toggle(self, k: int) -> bool:
-        return self.scene.objects[k].toggleable or self.types[k] == "StoveBurner"
-
-    def toggle(self, object_type: str) -> ActionResult:
-        """``toggle T``: Off if the reset snapshot says the object is on, else On.
-
-        As in the reference, so toggling the same object twice fails.
-        """
-        fail = self._gate(object_type)
-        if fail:
-            return fail
-
-        def want(k: int) -> bool:
-            return self._can_toggle(k) and self._is_on(k) == self._stale[self.ids[k]].is_toggled
-
-        i = self._interaction_instance(object_type, want)
-        if not self._can_toggle(i):
-            return ActionResult(False, f"The {object_type} has no switch to toggle.",
-                                f"{self.ids[i]} is not toggleable")
-        if not self._reachable(i):
-            return ActionResult(False, f"I cannot reach that {object_type} from here.",
-                                f"{self.ids[i]} is not interactable")
-        turn_on = not self._stale[self.ids[i]].is_toggled
-        if self._is_on(i) == turn_on:
-            state = "on" if turn_on else "off"
-            return ActionResult(False, f"The {object_type} is already {state}.",
-                                f"{self.ids[i]} is already {state}")
-        if turn_on:
-            self._toggled[i] = True
-        else:
-            self._toggled[i] = False
-            for k in self._knobs.get(i, ()):
-                self._toggled[k] = False
-        return self._done(f"Turned the {object_type} {'on' if turn_on else 'off'}.")
-
-    def observe(self) -> ActionResult:
-        """Look left, back and right (three frames), then face the original heading again."""
-        p = self.pose
-        views = [p.with_yaw(p.yaw - 90), p.with_yaw(p.yaw - 180), p.with_yaw(p.yaw - 270)]
-        self._refresh([*views, p], front=p)
-        return ActionResult(True, "Looked around.", poses=views,
-                            labels=["left view", "back view", "right view"])
-
-    def _segment_free(self, x0: float, z0: float, x1: float, z1: float) -> bool:
-        t = np.linspace(0.0, 1.0, 6)[1:]
-        return bool(self._free_mask(x0 + (x1 - x0) * t, z0 + (z1 - z0) * t).all())
-
-    def move_forward(self) -> ActionResult:
-        """Move ahead, or sidestep when blocked.
-
-        The sidestep goes toward the nearer visible related object (default right), then
-        the other side, then backwards. Always reports success, like the reference (which
-        reads success from its last rotation).
-        """
-        p = self.pose
-        step = self.move_distance
-        right_first = True
-        rel = [self._index[r] for r in self.task.related_objects if r in self._index]
-        rel = [r for r in rel if self._vis[r]]
-        if rel:
-            ctr = (self._box_min[rel] + self._box_max[rel]) * 0.5
-            k = int(np.argmin(np.hypot(ctr[:, 0] - p.x, ctr[:, 2] - p.z)))
-            rx, rz = geo.forward_vector(p.yaw + 90)
-            right_first = (ctr[k, 0] - p.x) * rx + (ctr[k, 2] - p.z) * rz >= 0
-        offsets = [0.0, 90.0 if right_first else -90.0, -90.0 if right_first else 90.0, 180.0]
-        msg = "Moved forward."
-        for n, off in enumerate(offsets):
-            dx, dz = geo.forward_vector(p.yaw + off)
-            nx, nz = p.x + step * dx, p.z + step * dz
-            if self._segment_free(p.x, p.z, nx, nz):
-                self.pose = AgentPose(nx, p.y, nz, p.yaw, p.horizon, p.standing)
-                if n:
-                    msg = "The way ahead is blocked, so I stepped aside."
-                break
-        else:
-            msg = "The way is blocked in every direction; I stayed in place."
-        self._place_held_in_view()
-        self._refresh([self.pose])
-        return ActionResult(True, msg, poses=[self.pose])
-
-    def end(self) -> ActionResult:
-        """``end`` is never executed by the reference; it only stops the episode."""
-        return ActionResult(True, "Episode ended.")
-
-
-#: One handler per core verb (``put in`` places like ``put``).
-_HANDLERS = {
-    Verb.INIT: World.init,
-    Verb.NAVIGATE_TO: World.navigate,
-    Verb.PICKUP: World.pickup,
-    Verb.PUT: World.put,
-    Verb.PUT_IN: World.put,
-    Verb.TOGGLE: World.toggle,
-    Verb.OPEN: World.open,
-    Verb.CLOSE: World.close,
-    Verb.OBSERVE: World.observe,
-    Verb.MOVE_FORWARD: World.move_forward,
-    Verb.END: World.end,
-}
-assert set(_HANDLERS) == set(Verb), "every core verb needs a World handler"
 
 
 def load_put_table(entries: Iterable[Mapping[str, Sequence[str]]] | Mapping) -> dict[str, list]:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import random
 import re
 
-from ego_reasoner_ros.sim_bridge.world import INSIDE_TYPES
+from ego_reasoner_ros.sim_bridge.world_rules import INSIDE_TYPES
 from ego_reasoner_ros.training.phrasings import natural_name
 
 __all__ = ['POOLS', 'THOUGHT_STYLES', 'StepKind', 'ThoughtContext', 'compose', 'shorten',
