@@ -83,12 +83,12 @@ def test_scene_name_without_data_names_the_fetch_command(tmp_path, monkeypatch):
 
 
 def test_launch_file_and_parameter_file_default_to_the_generated_scene():
-    from ego_reasoner_ros.nodes.sim_bridge_node import PARAMS
+    from ego_reasoner_ros.nodes.params import SimBridgeParams
     desc = _evaluate_launch(ROOT / 'launch' / 'sim.launch.py')
     assert desc.arguments['scene'] == DEFAULT_SCENE
     params = yaml.safe_load((ROOT / 'config' / 'sim_bridge.yaml').read_text())
     assert params['sim_bridge']['ros__parameters']['scene'] == DEFAULT_SCENE
-    assert PARAMS['scene'] == DEFAULT_SCENE
+    assert SimBridgeParams().scene == DEFAULT_SCENE
 
 
 # ------------------------------------------------------------------- launch stand-ins

@@ -18,6 +18,7 @@ gate as the core action it maps onto and runs on the sim backend.
 from __future__ import annotations
 
 from collections import OrderedDict
+import dataclasses
 import threading
 import time
 from typing import Any
@@ -38,48 +39,24 @@ from ego_reasoner_ros.nodes.executor_backends import (
     SimBackend,
     manipulation_params,
 )
+from ego_reasoner_ros.nodes.params import ExecutorParams
 from ego_reasoner_ros.nodes.safety import ApprovalGate, SafetyConfig, SafetyGate
 from ego_reasoner_ros.nodes.qos import ESTOP_QOS, JSON_QOS
 from ego_reasoner_ros.training.eb_alfred.skills import BENCHMARK as EB_ALFRED
 from ego_reasoner_ros.training.eb_alfred.skills import skill_gate
-
-PARAMS: dict[str, Any] = {
-    'backend': 'sim',                  # sim | robot
-    'action_timeout_s': 30.0,
-    'allowed_verbs': [''],             # empty list (['']) = the whole vocabulary
-    'allowed_objects': [''],           # empty = any object of the scene
-    'check_scene_objects': True,
-    'max_actions': 0,                  # per rate_window_s; 0 = unlimited
-    'rate_window_s': 60.0,
-    'approval_verbs': [''],            # verbs that wait for executor/approval
-    'approval_timeout_s': 60.0,
-    'watchdog_timeout_s': 0.0,         # >0: cancel when reasoner heartbeats stop
-    # robot backend
-    'semantic_map': '',
-    'nav_action': 'navigate_to_pose',
-    'image_topic': 'camera/image_raw',
-    'frame_wait_s': 2.0,
-    'move_forward_m': 0.25,
-    'manipulation_verbs': ['pickup', 'put', 'put in', 'toggle', 'open', 'close'],
-}
-
-
-def _nonempty(values: list[str]) -> list[str]:
-    return [v for v in values if v]
-
 
 class ActionExecutorNode(Node):
     """Safety gate + backend dispatch + result reporting."""
 
     def __init__(self) -> None:
         super().__init__('action_executor')
-        self.p = declare(self, PARAMS)
+        self.p = declare(self, ExecutorParams)
         self.safety = SafetyGate(SafetyConfig(
-            allowed_verbs=_nonempty(self.p['allowed_verbs']),
-            allowed_objects=_nonempty(self.p['allowed_objects']),
-            max_actions=int(self.p['max_actions']), window_s=float(self.p['rate_window_s']),
-            approval_verbs=_nonempty(self.p['approval_verbs']),
-            approval_timeout_s=float(self.p['approval_timeout_s'])))
+            allowed_verbs=list(self.p.allowed_verbs),
+            allowed_objects=list(self.p.allowed_objects),
+            max_actions=self.p.max_actions, window_s=self.p.rate_window_s,
+            approval_verbs=list(self.p.approval_verbs),
+            approval_timeout_s=self.p.approval_timeout_s))
         self.approvals = ApprovalGate()
         self._lock = threading.Lock()
         self._done: OrderedDict[str, dict[str, Any]] = OrderedDict()
@@ -101,22 +78,19 @@ class ActionExecutorNode(Node):
                                  callback_group=MutuallyExclusiveCallbackGroup())
         self.create_subscription(String, 'reasoner/status', self._on_status, JSON_QOS,
                                  callback_group=MutuallyExclusiveCallbackGroup())
-        if float(self.p['watchdog_timeout_s']) > 0:
+        if float(self.p.watchdog_timeout_s) > 0:
             self.create_timer(0.1, self._watchdog,
                               callback_group=MutuallyExclusiveCallbackGroup())
-        self.get_logger().info(f'action executor ready: backend={self.p["backend"]}')
+        self.get_logger().info(f'action executor ready: backend={self.p.backend}')
 
     def _make_backend(self) -> Backend:
-        kind = self.p['backend']
+        kind = self.p.backend
         if kind == 'sim':
             return SimBackend(self)
-        if kind == 'robot':
-            if not self.p['semantic_map']:
-                raise ValueError('the robot backend needs the semantic_map parameter')
-            params = dict(self.p)
-            params['manipulation'] = manipulation_params(self, list(self.p['manipulation_verbs']))
-            return RobotBackend(self, params)
-        raise ValueError(f"backend must be 'sim' or 'robot', got {kind!r}")
+        # the backend is 'robot' (ExecutorParams checked it, and that it has a semantic map)
+        params = dataclasses.asdict(self.p)
+        params['manipulation'] = manipulation_params(self, list(self.p.manipulation_verbs))
+        return RobotBackend(self, params)
 
     # ------------------------------------------------------------ inputs
     def _on_estop(self, msg: Bool) -> None:
@@ -167,7 +141,7 @@ class ActionExecutorNode(Node):
         # action itself, so a new task is never judged by an earlier task's last heartbeat.
         with self._lock:
             last = max(self._heartbeats.get(self._running_key, 0.0), self._running_since)
-        if time.monotonic() - last > float(self.p['watchdog_timeout_s']):
+        if time.monotonic() - last > float(self.p.watchdog_timeout_s):
             self.get_logger().warning(f'reasoner heartbeat lost: cancelling {self._running}')
             self._abort('reasoner heartbeat lost')
 
@@ -246,7 +220,7 @@ class ActionExecutorNode(Node):
             return protocol.error_result(aid, tid, "'end' is not executed")
         if verb != 'init':
             scene = (self.backend.scene_objects()
-                     if scene_check and self.p['check_scene_objects'] else None)
+                     if scene_check and self.p.check_scene_objects else None)
             decision = self.safety.check_parts(verb, target, scene)
             if not decision.ok:
                 return protocol.error_result(aid, tid, decision.reason)
@@ -258,7 +232,7 @@ class ActionExecutorNode(Node):
         if self._cancel.is_set():
             return protocol.error_result(aid, tid, f'cancelled: {self._cancel_reason}',
                                          status='cancelled')
-        timeout = float(self.p['action_timeout_s'])
+        timeout = float(self.p.action_timeout_s)
         try:
             res: ExecResult = self.backend.execute(req, self._cancel, timeout)
         except Cancelled:

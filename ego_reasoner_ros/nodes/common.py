@@ -8,11 +8,14 @@ from collections.abc import Callable
 import logging
 import sys
 import time
-from typing import Any
+from typing import Any, TypeVar
 
 from ego_reasoner_ros.nodes.dds import DDSConfigError, ensure_localhost_dds
+from ego_reasoner_ros.nodes.params import NodeParams, ParamError
 
 LOG = logging.getLogger(__name__)
+
+P = TypeVar('P', bound=NodeParams)
 
 
 def now_ns() -> int:
@@ -33,18 +36,30 @@ class StampSource:
         return t
 
 
-def declare(node: Any, defaults: dict[str, Any]) -> dict[str, Any]:
-    """Declare one ROS parameter per entry and return their current values."""
-    return {name: node.declare_parameter(name, value).value
-            for name, value in defaults.items()}
+def declare(node: Any, params_cls: type[P]) -> P:
+    """Declare one ROS parameter per field of ``params_cls`` and return the validated values.
+
+    The parameters are dynamically typed, so a value of the wrong type reaches the
+    dataclass, whose :class:`~ego_reasoner_ros.nodes.params.ParamError` names it (the node
+    then exits 2) instead of failing in rclpy (an int for a float is taken as the float).
+    """
+    from rcl_interfaces.msg import ParameterDescriptor
+
+    values = {}
+    for name, default in params_cls.ros_defaults().items():
+        value = node.declare_parameter(
+            name, default, ParameterDescriptor(dynamic_typing=True)).value
+        values[name] = default if value is None else value
+    return params_cls.from_mapping(values)
 
 
 def run_node(factory: Callable[[], Any], args: list[str] | None = None, *,
              threads: int = 4) -> int:
     """Guard DDS, init rclpy, spin ``factory()`` on a multi-threaded executor, shut down.
 
-    Returns the process exit code: 2 when the DDS guard refuses to start, else the node's
-    ``exit_code`` attribute when it has one (the reasoner's failed ``exit_after_task``), else 0.
+    Returns the process exit code: 2 when the DDS guard refuses to start or a parameter is
+    bad (:class:`ParamError`), else the node's ``exit_code`` attribute when it has one (the
+    reasoner's failed ``exit_after_task``), else 0.
     """
     logging.basicConfig(level=logging.INFO, format='[%(levelname)s] [%(name)s]: %(message)s')
     try:
@@ -68,6 +83,9 @@ def run_node(factory: Callable[[], Any], args: list[str] | None = None, *,
             executor.shutdown(timeout_sec=1.0)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
+    except ParamError as exc:
+        print(f'error: {getattr(factory, "__name__", "node")}: {exc}', file=sys.stderr)
+        code = 2
     finally:
         if node is not None:
             close = getattr(node, 'close', None)

@@ -42,34 +42,11 @@ from ego_reasoner_ros.core.policy import (Policy, PolicyInput, PolicyWrapper, Sc
 from ego_reasoner_ros.nodes import protocol
 from ego_reasoner_ros.nodes.common import declare, run_node
 from ego_reasoner_ros.nodes.conversions import json_msg, msg_to_image, stamp_to_ns
+from ego_reasoner_ros.nodes.params import ReasonerParams
 from ego_reasoner_ros.nodes.qos import IMAGE_QOS, JSON_QOS, LATCHED_QOS
 from ego_reasoner_ros.nodes.world_mirror import WorldMirror
 from ego_reasoner_ros.training.eb_alfred.skills import BENCHMARK as EB_ALFRED
 from ego_reasoner_ros.training.eb_alfred.skills import EB_POLICIES
-
-PARAMS: dict[str, Any] = {
-    'policy': 'expert',
-    'parser_mode': 'strict',
-    'step_timeout_s': 300.0,       # per policy call / environment call (core loop)
-    'action_timeout_s': 60.0,      # waiting for the executor's result
-    'action_resend_s': 2.0,        # resend an unanswered action (the executor dedupes by id)
-    'frame_wait_s': 5.0,           # waiting for the frames a result names
-    'world_wait_s': 5.0,           # waiting for debug/world_state (expert only)
-    'max_steps': 0,                # 0: the task type's budget
-    'heartbeat_hz': 2.0,
-    'runs_dir': 'runs',
-    'run_dir': '',                 # '' = runs_dir/<timestamp> per task
-    'save_episodes': True,
-    'initial_task': '',            # JSON task or a plain instruction, started once ready
-    'initial_task_file': '',       # or a file holding the JSON task
-    'initial_task_type': '',
-    'initial_scene': '',
-    'exit_after_task': False,
-    'wait_for_recorder_s': 0.0,    # > 0: before a task, wait this long for a recorder to match
-    'image_topic': 'camera/image_raw',
-    'eb_data': '',                 # EB-ALFRED data folder ('' = resolved as by eval)
-}
-
 
 class TaskAbortedError(RuntimeError):
     """The running task was aborted (e-stop or shutdown)."""
@@ -185,7 +162,7 @@ class ReasonerNode(Node):
 
     def __init__(self) -> None:
         super().__init__('reasoner')
-        self.p = declare(self, PARAMS)
+        self.p = declare(self, ReasonerParams)
         self.boot_id = uuid.uuid4().hex[:8]
         self._cond = threading.Condition()
         self._results: dict[str, dict[str, Any]] = {}
@@ -210,8 +187,8 @@ class ReasonerNode(Node):
             self.get_logger().warning(f'training policies unavailable: {exc}')
         # an EB-only policy (oracle, heuristic) is built per EB-ALFRED task; ER tasks need
         # one of the core registry's
-        self.policy: Policy | None = (None if self.p['policy'] in EB_POLICIES
-                                      else build_policy(self.p['policy']))
+        self.policy: Policy | None = (None if self.p.policy in EB_POLICIES
+                                      else build_policy(self.p.policy))
         needs_world = self.policy is not None and self.policy.needs_world
         self.mirror = WorldMirror() if needs_world else None
 
@@ -221,7 +198,7 @@ class ReasonerNode(Node):
         fast = ReentrantCallbackGroup()
         self.create_subscription(String, 'task', self._on_task, JSON_QOS,
                                  callback_group=MutuallyExclusiveCallbackGroup())
-        self.create_subscription(Image, self.p['image_topic'], self._on_image, IMAGE_QOS,
+        self.create_subscription(Image, self.p.image_topic, self._on_image, IMAGE_QOS,
                                  callback_group=fast)
         self.create_subscription(String, 'executor/result', self._on_result, JSON_QOS,
                                  callback_group=fast)
@@ -229,14 +206,14 @@ class ReasonerNode(Node):
         if self.mirror is not None:
             self.create_subscription(String, 'debug/world_state', self._on_world, LATCHED_QOS,
                                      callback_group=fast)
-        hz = float(self.p['heartbeat_hz'])
+        hz = float(self.p.heartbeat_hz)
         if hz > 0:
             self.create_timer(1.0 / hz, self._heartbeat,
                               callback_group=MutuallyExclusiveCallbackGroup())
         self._status('idle', 'ready', task_id='none')
-        if self.p['initial_task'] or self.p['initial_task_file']:
+        if self.p.initial_task or self.p.initial_task_file:
             self._initial_timer = self.create_timer(1.0, self._start_initial_task)
-        name = self.policy.name if self.policy is not None else self.p['policy']
+        name = self.policy.name if self.policy is not None else self.p.policy
         self.get_logger().info(f'reasoner ready: policy={name} boot={self.boot_id}')
 
     # ------------------------------------------------------------ inputs
@@ -296,10 +273,10 @@ class ReasonerNode(Node):
 
     def _start_initial_task(self) -> None:
         self._initial_timer.cancel()
-        text = self.p['initial_task'].strip()
+        text = self.p.initial_task.strip()
         try:
-            if self.p['initial_task_file']:
-                text = Path(self.p['initial_task_file']).read_text().strip()
+            if self.p.initial_task_file:
+                text = Path(self.p.initial_task_file).read_text().strip()
             task = protocol.decode('task', text) if text.startswith('{') else protocol.validate(
                 'task', {'task_id': f'task-{self.boot_id}', 'instruction': text})
         except (OSError, protocol.SchemaError) as exc:
@@ -307,10 +284,10 @@ class ReasonerNode(Node):
             self._failed_task = True
             self._maybe_exit()
             return
-        if self.p['initial_task_type'] and 'task_type' not in task:
-            task['task_type'] = self.p['initial_task_type']
-        if self.p['initial_scene'] and 'scene' not in task:
-            task['scene'] = self.p['initial_scene']
+        if self.p.initial_task_type and 'task_type' not in task:
+            task['task_type'] = self.p.initial_task_type
+        if self.p.initial_scene and 'scene' not in task:
+            task['scene'] = self.p.initial_scene
         self.start_task(task)
 
     def start_task(self, task: dict[str, Any]) -> bool:
@@ -345,22 +322,22 @@ class ReasonerNode(Node):
         """The EB-ALFRED episode a task names (None for an ER task); ValueError: why not."""
         if task.get('benchmark', 'er') != EB_ALFRED:
             if self.policy is None:
-                raise ValueError(f'policy {self.p["policy"]!r} plans {EB_ALFRED} episodes '
+                raise ValueError(f'policy {self.p.policy!r} plans {EB_ALFRED} episodes '
                                  'only')
             return None
         if self.policy is not None and self.policy.needs_world:
-            raise ValueError(f'policy {self.p["policy"]!r} plans Embodied-Reasoner tasks '
+            raise ValueError(f'policy {self.p.policy!r} plans Embodied-Reasoner tasks '
                              f'only, not {EB_ALFRED} episodes')
         from ego_reasoner_ros.training.eb_alfred import remote
         if self._eb_root is None:
-            self._eb_root = remote.resolve_eb_data(self.p['eb_data'] or None)
+            self._eb_root = remote.resolve_eb_data(self.p.eb_data or None)
         return remote.find_episode(self._eb_root, task['episode']['subset'],
                                    task['episode']['index'])
 
     # ------------------------------------------------------------ worker side
     def request(self, aid: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Publish an action and block (worker thread) until its own result arrives."""
-        timeout = float(self.p['action_timeout_s'])
+        timeout = float(self.p.action_timeout_s)
         with self._cond:
             self._waiting.add(aid)
         try:
@@ -372,7 +349,7 @@ class ReasonerNode(Node):
             # lost; the executor is idempotent per action_id (a duplicate of a running action is
             # ignored, of a finished one answered with the stored result), so resend until a
             # result arrives.
-            resend_s = float(self.p['action_resend_s'])
+            resend_s = float(self.p.action_resend_s)
             next_send = time.monotonic() + resend_s
             with self._cond:
                 while aid not in self._results:
@@ -394,7 +371,7 @@ class ReasonerNode(Node):
 
     def frames_for(self, stamps: list[int]) -> list[np.ndarray]:
         """The frames with these stamps (waits up to ``frame_wait_s`` for late ones)."""
-        deadline = time.monotonic() + float(self.p['frame_wait_s'])
+        deadline = time.monotonic() + float(self.p.frame_wait_s)
         with self._cond:
             while any(s not in self._frames for s in stamps):
                 left = deadline - time.monotonic()
@@ -407,7 +384,7 @@ class ReasonerNode(Node):
 
     def wait_world(self, aid: str) -> None:
         """Wait for the world state published after ``aid`` and sync the mirror."""
-        deadline = time.monotonic() + float(self.p['world_wait_s'])
+        deadline = time.monotonic() + float(self.p.world_wait_s)
         with self._cond:
             while self._world_action != aid:
                 left = deadline - time.monotonic()
@@ -435,7 +412,7 @@ class ReasonerNode(Node):
         The recorder is the only subscriber of the thought topic and a second subscriber of the
         action topic (besides the executor).
         """
-        limit = float(self.p['wait_for_recorder_s'])
+        limit = float(self.p.wait_for_recorder_s)
         deadline = time.monotonic() + limit
         while limit > 0 and time.monotonic() < deadline and not self.abort.is_set():
             if (self.pub_thought.get_subscription_count() >= 1
@@ -454,9 +431,9 @@ class ReasonerNode(Node):
             self._wait_for_recorder()
             self._status('running', 'episode started', task_id=tid)
             env = RosStepEnvironment(self, task, run_id)
-            max_steps = int(self.p['max_steps']) or None
-            config = LoopConfig(parser_mode=self.p['parser_mode'], max_steps=max_steps,
-                                step_timeout_s=float(self.p['step_timeout_s']) or None)
+            max_steps = int(self.p.max_steps) or None
+            config = LoopConfig(parser_mode=self.p.parser_mode, max_steps=max_steps,
+                                step_timeout_s=float(self.p.step_timeout_s) or None)
             record = run_episode(_ThoughtTap(self.policy, self._on_output), env,
                                  task['instruction'], task.get('task_type', ''),
                                  config=config, seed=task.get('seed'),
@@ -513,17 +490,17 @@ class ReasonerNode(Node):
         try:
             self._wait_for_recorder()
             self._status('running', 'episode started', task_id=tid)
-            policy = remote.make_remote_policy(self.p['policy'], self.policy)
+            policy = remote.make_remote_policy(self.p.policy, self.policy)
             record = remote.run_remote_episode(
                 _ThoughtTap(policy, self._on_output), remote.load_spec(self._eb_root),
                 episode, lambda fields: self._eb_send(task, run_id, fields),
                 language_only=bool(task.get('language_only', False)),
-                parser=self.p['parser_mode'])
+                parser=self.p.parser_mode)
             success = bool(record['success'])
             state = 'succeeded' if success else 'failed'
             message = (f'ended by {record["ended_by"]} after {record["num_steps"]} actions, '
                        f'{record["planner_steps"]} plans; progress {record["progress"]:.2f}')
-            if self.p['save_episodes']:
+            if self.p.save_episodes:
                 saved = remote.write_run(record, self._run_dir(tid, run_id))
         except TaskAbortedError as exc:
             state, message = 'aborted', str(exc)
@@ -533,14 +510,14 @@ class ReasonerNode(Node):
 
     def _run_dir(self, task_id: str, run_id: str) -> Path:
         """``run_dir`` when set (one task per launch), else a new folder per task run."""
-        if self.p['run_dir']:
-            return Path(self.p['run_dir'])
+        if self.p.run_dir:
+            return Path(self.p.run_dir)
         stamp = _dt.datetime.now().strftime('%Y%m%d_%H%M%S_%f')
         safe = ''.join(c if c.isalnum() or c in '-_.' else '_' for c in task_id)[:64]
-        return Path(self.p['runs_dir']) / f'{stamp}_{safe}_{run_id}'
+        return Path(self.p.runs_dir) / f'{stamp}_{safe}_{run_id}'
 
     def _save(self, record: Any, run_dir: Path) -> Path | None:
-        if not self.p['save_episodes']:
+        if not self.p.save_episodes:
             return None
         try:
             from ego_reasoner_ros.runtime.replay import write_replay
@@ -559,7 +536,7 @@ class ReasonerNode(Node):
             return None
 
     def _maybe_exit(self) -> None:
-        if self.p['exit_after_task']:
+        if self.p.exit_after_task:
             import rclpy
             self.get_logger().info('task done; exiting (exit_after_task)')
             rclpy.try_shutdown(context=self.context)
@@ -567,7 +544,7 @@ class ReasonerNode(Node):
     @property
     def exit_code(self) -> int:
         """With ``exit_after_task``: 1 when the task did not succeed, else 0."""
-        return 1 if self.p['exit_after_task'] and self._failed_task else 0
+        return 1 if self.p.exit_after_task and self._failed_task else 0
 
     # ------------------------------------------------------------ status
     def _heartbeat(self) -> None:

@@ -38,6 +38,7 @@ from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import String
 
 from ego_reasoner_ros.nodes.common import declare, run_node
+from ego_reasoner_ros.nodes.params import RecorderParams
 from ego_reasoner_ros.runtime.bagio import BagWriterConfig, QosSpec, QueuedBagWriter
 
 LOG = logging.getLogger(__name__)
@@ -57,25 +58,6 @@ _CLASSES = {'sensor_msgs/msg/Image': Image, 'sensor_msgs/msg/CameraInfo': Camera
             'std_msgs/msg/String': String}
 _CAMERA_TYPES = ('sensor_msgs/msg/Image', 'sensor_msgs/msg/CameraInfo')
 
-PARAMS: dict[str, Any] = {
-    'out_dir': 'bags',
-    'bag_name': '',                  # '' = rosbag2_<date>-<time>
-    'image_topic': 'camera/image_raw',
-    'record_camera': True,
-    'extra_topics': [''],            # 'name:pkg/msg/Type' (only types with a Python class)
-    'compression': 'zstd',           # none | zstd | lz4 (per chunk)
-    'chunk_size_mb': 4.0,
-    'chunk_duration_s': 1.0,
-    'max_file_size_mb': 0.0,         # rotate to a new .mcap file (0: never)
-    'max_file_duration_s': 0.0,
-    'fsync': False,
-    'json_depth': 1000,
-    'image_depth': 100,
-    'image_reliability': 'reliable',  # or best_effort
-    'stats_period_s': 10.0,
-}
-
-
 def _import_type(msgtype: str) -> Any:
     if msgtype in _CLASSES:
         return _CLASSES[msgtype]
@@ -89,16 +71,16 @@ class RecorderNode(Node):
 
     def __init__(self) -> None:
         super().__init__('recorder')
-        self.p = declare(self, PARAMS)
-        name = self.p['bag_name'] or _dt.datetime.now().strftime('rosbag2_%Y_%m_%d-%H_%M_%S')
-        self.bag_path = Path(self.p['out_dir']) / name
+        self.p = declare(self, RecorderParams)
+        name = self.p.bag_name or _dt.datetime.now().strftime('rosbag2_%Y_%m_%d-%H_%M_%S')
+        self.bag_path = Path(self.p.out_dir) / name
         config = BagWriterConfig(
-            chunk_size=max(1, int(float(self.p['chunk_size_mb']) * (1 << 20))),
-            chunk_duration_s=float(self.p['chunk_duration_s']),
-            compression=self.p['compression'],
-            max_file_size=int(float(self.p['max_file_size_mb']) * (1 << 20)),
-            max_file_duration_s=float(self.p['max_file_duration_s']),
-            fsync=bool(self.p['fsync']))
+            chunk_size=max(1, int(float(self.p.chunk_size_mb) * (1 << 20))),
+            chunk_duration_s=float(self.p.chunk_duration_s),
+            compression=self.p.compression,
+            max_file_size=int(float(self.p.max_file_size_mb) * (1 << 20)),
+            max_file_duration_s=float(self.p.max_file_duration_s),
+            fsync=bool(self.p.fsync))
         self.bag = QueuedBagWriter(self.bag_path, config)
         self._lock = threading.Lock()
         self._closed = False
@@ -106,24 +88,19 @@ class RecorderNode(Node):
         self.lost: dict[str, int] = {}
 
         topics = dict(DEFAULT_TOPICS)
-        image_topic = self.p['image_topic']
+        image_topic = self.p.image_topic
         if image_topic != 'camera/image_raw':
             topics.pop('camera/image_raw')
             topics[image_topic] = 'sensor_msgs/msg/Image'
-        if not self.p['record_camera']:
+        if not self.p.record_camera:
             topics = {t: ty for t, ty in topics.items() if ty not in _CAMERA_TYPES}
-        for spec in self.p['extra_topics']:
-            if spec.strip():
-                topic, _, msgtype = spec.partition(':')
-                if not msgtype:
-                    raise ValueError(f'extra_topics entry {spec!r} must be name:pkg/msg/Type')
-                topics[topic.strip()] = msgtype.strip()
+        topics.update(self.p.topics())  # extra_topics, checked by RecorderParams
 
         group = ReentrantCallbackGroup()
-        reliable_images = self.p['image_reliability'] != 'best_effort'
+        reliable_images = self.p.image_reliability != 'best_effort'
         for topic, msgtype in topics.items():
             camera = msgtype in _CAMERA_TYPES
-            depth = int(self.p['image_depth'] if camera else self.p['json_depth'])
+            depth = int(self.p.image_depth if camera else self.p.json_depth)
             reliability = (ReliabilityPolicy.RELIABLE if (reliable_images or not camera)
                            else ReliabilityPolicy.BEST_EFFORT)
             qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=depth,
@@ -137,7 +114,7 @@ class RecorderNode(Node):
                                      qos, callback_group=group, raw=True,
                                      event_callbacks=events)
         self._started = time.monotonic()
-        period = float(self.p['stats_period_s'])
+        period = float(self.p.stats_period_s)
         if period > 0:
             self.create_timer(period, self._log_stats)
         self.get_logger().info(f'recording {len(topics)} topics to {self.bag_path}')

@@ -36,45 +36,20 @@ from ego_reasoner_ros.core.errors import DataError
 from ego_reasoner_ros.nodes import protocol
 from ego_reasoner_ros.nodes.common import StampSource, declare, run_node
 from ego_reasoner_ros.nodes.conversions import camera_info, image_to_msg, json_msg
+from ego_reasoner_ros.nodes.params import SimBridgeParams
 from ego_reasoner_ros.nodes.qos import IMAGE_QOS, JSON_QOS, LATCHED_QOS
 from ego_reasoner_ros.training.eb_alfred.skills import BENCHMARK as EB_ALFRED
 
-# The embedded generated kitchen that ``ego-reasoner launch sim`` (``make demo``) also uses:
-# it needs no data download.
-DEFAULT_SCENE = 'procedural:kitchen:0'
-
-PARAMS: dict[str, Any] = {
-    'backend': 'embedded',          # embedded | ai2thor
-    'scene': DEFAULT_SCENE,         # FloorPlanN (needs the data), a folder, or procedural:...
-    'scenes_dir': '',               # folder of <room>/<FloorPlanN>/metadata.json
-    'seed': 0,
-    'width': 448,                   # what policies see in evaluation (448x448)
-    'height': 448,
-    'fov_deg': 90.0,                # vertical, as in AI2-THOR
-    'fov_axis': 'vertical',
-    'move_distance': 0.5,
-    'visibility_distance': 20.0,
-    'agent_positions': '',          # agent_positions.json (optional)
-    'depth': False,
-    'publish_rate_hz': 5.0,         # camera republish rate (0 = only after actions)
-    'frame_id': 'camera',
-    'publish_world_state': False,   # debug/world_state, for the expert policy only
-    'reset_on_start': True,
-    'eb_data': '',                  # EB-ALFRED data folder ('' = resolved as by eval)
-    'eb_resolution': 500,           # EB-ALFRED frames (EB: 500x500)
-}
-
-
-def build_sim(params: dict[str, Any]) -> Any:
+def build_sim(params: SimBridgeParams) -> Any:
     """Build the simulator backend named by the ``backend`` parameter."""
     from ego_reasoner_ros.sim_bridge.registry import SimConfig
     from ego_reasoner_ros.sim_bridge.registry import make_sim
-    wanted = {'type': params['backend'], 'backend': params['backend'],
-              'width': params['width'], 'height': params['height'],
-              'fov': params['fov_deg'], 'depth': params['depth'],
-              'move_distance': params['move_distance'],
-              'visibility_distance': params['visibility_distance'],
-              'scenes_dir': params['scenes_dir'] or None}
+    wanted = {'type': params.backend, 'backend': params.backend,
+              'width': params.width, 'height': params.height,
+              'fov': params.fov_deg, 'depth': params.depth,
+              'move_distance': params.move_distance,
+              'visibility_distance': params.visibility_distance,
+              'scenes_dir': params.scenes_dir or None}
     names = {f.name for f in dataclasses.fields(SimConfig)}
     cfg = SimConfig(**{k: v for k, v in wanted.items() if k in names and v is not None})
     return make_sim(cfg)
@@ -106,7 +81,7 @@ class SimBridgeNode(Node):
 
     def __init__(self) -> None:
         super().__init__('sim_bridge')
-        self.p = declare(self, PARAMS)
+        self.p = declare(self, SimBridgeParams)
         self._stamps = StampSource()
         self._lock = threading.Lock()
         self._done: OrderedDict[str, dict[str, Any]] = OrderedDict()
@@ -123,34 +98,34 @@ class SimBridgeNode(Node):
         self.pub_image = self.create_publisher(Image, 'camera/image_raw', IMAGE_QOS)
         self.pub_info = self.create_publisher(CameraInfo, 'camera/camera_info', IMAGE_QOS)
         self.pub_depth = (self.create_publisher(Image, 'camera/depth/image_raw', IMAGE_QOS)
-                          if self.p['depth'] else None)
+                          if self.p.depth else None)
         self.pub_result = self.create_publisher(String, 'sim/result', JSON_QOS)
         self.pub_world = (self.create_publisher(String, 'debug/world_state', LATCHED_QOS)
-                          if self.p['publish_world_state'] else None)
+                          if self.p.publish_world_state else None)
         group = MutuallyExclusiveCallbackGroup()
         self.create_subscription(String, 'sim/action', self._on_action, JSON_QOS,
                                  callback_group=group)
-        if self.p['reset_on_start'] and self.p['scene']:
+        if self.p.reset_on_start and self.p.scene:
             try:
-                self._reset(self.p['scene'] or None, int(self.p['seed']), 'startup')
+                self._reset(self.p.scene or None, int(self.p.seed), 'startup')
             except DataError as exc:  # a scene that needs data nobody fetched: say so, exit 2
-                self.get_logger().fatal(f'cannot load scene {self.p["scene"]!r}: {exc}')
+                self.get_logger().fatal(f'cannot load scene {self.p.scene!r}: {exc}')
                 raise SystemExit(2) from exc
-        rate = float(self.p['publish_rate_hz'])
+        rate = float(self.p.publish_rate_hz)
         if rate > 0:
             self.create_timer(1.0 / rate, self._republish, callback_group=group)
-        self.get_logger().info(f'sim bridge ready: backend={self.p["backend"]} '
-                               f'scene={self.p["scene"] or "(default)"}')
+        self.get_logger().info(f'sim bridge ready: backend={self.p.backend} '
+                               f'scene={self.p.scene or "(default)"}')
 
     # ---------------------------------------------------------------- camera
     def _publish_frame(self, rgb: np.ndarray, depth: np.ndarray | None = None) -> int:
         stamp = self._stamps.next()
-        frame_id = self.p['frame_id']
+        frame_id = self.p.frame_id
         self.pub_image.publish(image_to_msg(rgb, encoding='rgb8', stamp_ns=stamp,
                                             frame_id=frame_id))
         h, w = rgb.shape[:2]
-        self.pub_info.publish(camera_info(w, h, float(self.p['fov_deg']),
-                                          fov_axis=self.p['fov_axis'], stamp_ns=stamp,
+        self.pub_info.publish(camera_info(w, h, float(self.p.fov_deg),
+                                          fov_axis=self.p.fov_axis, stamp_ns=stamp,
                                           frame_id=frame_id))
         if self.pub_depth is not None and depth is not None:
             self.pub_depth.publish(image_to_msg(np.asarray(depth, np.float32),
@@ -191,19 +166,20 @@ class SimBridgeNode(Node):
         options: dict[str, Any] = {}
         if scene:
             options['scene'] = scene
-        if self.p['scenes_dir']:
-            options['scenes_dir'] = self.p['scenes_dir']
+        if self.p.scenes_dir:
+            options['scenes_dir'] = self.p.scenes_dir
         if sim_task:
             options['task'] = sim_task
-        if self.p['agent_positions']:
-            options['agent_positions'] = self.p['agent_positions']
+        if self.p.agent_positions:
+            options['agent_positions'] = self.p.agent_positions
         obs, info = self.sim.reset(seed=seed, options=options or None)
         self._history = []
         self._episode = {
-            'scene': scene or '', 'scenes_dir': self.p['scenes_dir'], 'seed': seed,
-            'task': sim_task or {}, 'agent_positions': self.p['agent_positions'],
-            'config': {k: self.p[k] for k in ('width', 'height', 'fov_deg', 'move_distance',
-                                              'visibility_distance')}}
+            'scene': scene or '', 'scenes_dir': self.p.scenes_dir, 'seed': seed,
+            'task': sim_task or {}, 'agent_positions': self.p.agent_positions,
+            'config': {k: getattr(self.p, k) for k in ('width', 'height', 'fov_deg',
+                                                      'move_distance',
+                                                      'visibility_distance')}}
         scene_types = getattr(self.sim, 'scene_types', None)
         self._scene_types = list(scene_types() if callable(scene_types) else [])
         return self._finish(action_id, obs, info, success=True, terminated=False)
@@ -251,8 +227,8 @@ class SimBridgeNode(Node):
             return self._eb_execute(req)
         if req['verb'] == 'init':
             self._eb_active = False
-            return self._reset(req.get('scene') or self.p['scene'] or None,
-                               req.get('seed', int(self.p['seed'])), aid, req.get('sim_task'))
+            return self._reset(req.get('scene') or self.p.scene or None,
+                               req.get('seed', int(self.p.seed)), aid, req.get('sim_task'))
         try:
             action = Action(req['verb'], req.get('target'))
         except (ValueError, TypeError) as exc:
@@ -268,8 +244,8 @@ class SimBridgeNode(Node):
         try:
             if self._eb is None:
                 from ego_reasoner_ros.training.eb_alfred.remote import EBSession
-                self._eb = EBSession(self.p['eb_data'] or None, self.p['scenes_dir'] or None,
-                                     resolution=int(self.p['eb_resolution']))
+                self._eb = EBSession(self.p.eb_data or None, self.p.scenes_dir or None,
+                                     resolution=int(self.p.eb_resolution))
             if req['verb'] == 'init':
                 self._eb_active = False
                 reply = self._eb.start(req['episode'])
