@@ -20,7 +20,8 @@ import sys
 import tempfile
 import time
 
-from ego_reasoner_ros.training.datagen import DatagenConfig, build_formats, run_datagen
+from ego_reasoner_ros.training.datagen import DatagenConfig, run_datagen
+from ego_reasoner_ros.training.dataset_formats import build_formats
 
 
 SHARED_ER = Path(__file__).resolve().parents[2] / 'shared' / 'data' / 'embodied-reasoner'

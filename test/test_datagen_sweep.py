@@ -13,7 +13,8 @@ import pytest
 from ego_reasoner_ros.core.actions import Verb
 from ego_reasoner_ros.sim_bridge.procedural import generate_scenes
 from ego_reasoner_ros.sim_bridge.receptacles import ReceptacleCompat
-from ego_reasoner_ros.training import datagen, metrics
+from ego_reasoner_ros.sim_bridge.registry import make_sim
+from ego_reasoner_ros.training import dataset_formats, datagen, judging, metrics
 from ego_reasoner_ros.training.check_dataset import replay_episode
 from ego_reasoner_ros.training.sweep import SWEEP_ORDER, sweep_places
 from ego_reasoner_ros.training.taskgen import TaskGenConfig, generate_tasks
@@ -21,7 +22,7 @@ from ego_reasoner_ros.training.taskgen import TaskGenConfig, generate_tasks
 
 def _sim(size: int, render: bool = True):
     """A data-engine simulator (the engine's settings)."""
-    return datagen.make_sim(datagen.sim_config(size, render=render))
+    return make_sim(judging.sim_config(size, render=render))
 
 
 TAG_RE = re.compile(r'^(?:<(Observation|Planning|Thinking|Reflection|Verification)>[^<]+'
@@ -58,8 +59,8 @@ def test_sweep_trajectories_succeed_and_search_only_present_places(world_tasks) 
     kept = 0
     searched = 0
     for rec in world_tasks:
-        task = datagen.task_from_record(rec)
-        record, verdict = datagen.run_task(task, sim, seed=0, scene=rec['scene_path'],
+        task = judging.task_from_record(rec)
+        record, verdict = judging.run_task(task, sim, seed=0, scene=rec['scene_path'],
                                            compat=compat, expert='sweep')
         if not verdict.kept:
             continue
@@ -105,8 +106,8 @@ def test_mistaken_pickups_fail_and_the_search_goes_on(world_tasks) -> None:
     compat = ReceptacleCompat.builtin()
     mistakes = 0
     for rec in world_tasks:
-        task = datagen.task_from_record(rec)
-        record, verdict = datagen.run_task(task, sim, seed=0, scene=rec['scene_path'],
+        task = judging.task_from_record(rec)
+        record, verdict = judging.run_task(task, sim, seed=0, scene=rec['scene_path'],
                                            compat=compat, expert='sweep', failure_prob=1.0)
         if not verdict.kept:
             continue
@@ -130,7 +131,7 @@ def test_mistaken_pickups_fail_and_the_search_goes_on(world_tasks) -> None:
     assert mistakes > 0
     with pytest.raises(ValueError, match='failure_prob'):
         from ego_reasoner_ros.training.sweep import SweepExpertPolicy
-        SweepExpertPolicy(datagen.task_from_record(world_tasks[0]), failure_prob=2.0)
+        SweepExpertPolicy(judging.task_from_record(world_tasks[0]), failure_prob=2.0)
 
 
 def _instruction_episodes(spec: str, world_tasks: list[dict]):
@@ -147,7 +148,7 @@ def _instruction_episodes(spec: str, world_tasks: list[dict]):
     sim = _sim(64, render=False)
     policy = make_policy(spec)
     for rec in world_tasks:
-        task = datagen.task_from_record(rec)
+        task = judging.task_from_record(rec)
         env = SimStepEnvironment(sim, scene=rec['scene_path'], task=task.sim_task(), seed=0)
         record = run_episode(policy, env, task.instruction, task.tasktype, config=LoopConfig(),
                              seed=0, episode_id=str(task.identity), scene=task.scene)
@@ -214,8 +215,8 @@ def test_probe_search_decides_from_outcomes_only(world_tasks) -> None:
     compat = ReceptacleCompat.builtin()
     kept = probes = 0
     for rec in world_tasks:
-        task = datagen.task_from_record(rec)
-        record, verdict = datagen.run_task(task, sim, seed=0, scene=rec['scene_path'],
+        task = judging.task_from_record(rec)
+        record, verdict = judging.run_task(task, sim, seed=0, scene=rec['scene_path'],
                                            compat=compat, expert='probe')
         if not verdict.kept:
             continue
@@ -232,7 +233,7 @@ def test_probe_search_decides_from_outcomes_only(world_tasks) -> None:
         failed = [k for k, s in enumerate(record.steps) if s.executed and not s.success]
         assert len(failed) == stats['failed_navigations'] + stats['failed_probes']
         # the dataset card's reflection share reads the failures' reflections
-        assert datagen.reflects_after_failure(record) == bool(failed)
+        assert dataset_formats.reflects_after_failure(record) == bool(failed)
         probes += len(failed)
         for k in failed:
             # a failed command is never simply repeated
@@ -253,7 +254,7 @@ def test_probe_policy_spec_solves_tasks_from_the_instruction(world_tasks) -> Non
         make_policy('probe:1')
     with pytest.raises(ValueError, match='search must be one of'):
         from ego_reasoner_ros.training.sweep import SweepExpertPolicy
-        SweepExpertPolicy(datagen.task_from_record(world_tasks[0]), search='peek')
+        SweepExpertPolicy(judging.task_from_record(world_tasks[0]), search='peek')
 
 
 @pytest.mark.parametrize('expert, entry', [('probe-segment', 'Session 6'),
@@ -299,7 +300,7 @@ def test_look_search_says_what_the_frame_shows_and_acts_on_it(world_tasks) -> No
 
     kept = seen = unseen = 0
     for rec in world_tasks:
-        task = datagen.task_from_record(rec)
+        task = judging.task_from_record(rec)
         tap = FrameTap(SweepExpertPolicy(task, compat=compat, search='look', view_size=64))
         env = SimStepEnvironment(sim, scene=rec['scene_path'], task=task.sim_task(), seed=0)
         record = run_episode(tap, env, task.instruction, task.tasktype, config=LoopConfig(),
@@ -314,7 +315,7 @@ def test_look_search_says_what_the_frame_shows_and_acts_on_it(world_tasks) -> No
                 assert pixels.get(obj, 0) < threshold, (reply, pixels.get(obj))
                 assert not _decision(reply).startswith('pickup')
         # the data engine's run of the same expert: kept trajectories replay to success
-        data_record, verdict = datagen.run_task(task, sim, seed=0, scene=rec['scene_path'],
+        data_record, verdict = judging.run_task(task, sim, seed=0, scene=rec['scene_path'],
                                                 compat=compat, expert='probe-look')
         assert [_decision(s.raw_output) for s in data_record.model_steps] == \
             [_decision(s.raw_output) for s in record.model_steps]

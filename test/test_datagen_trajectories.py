@@ -13,7 +13,8 @@ import pytest
 
 from ego_reasoner_ros.sim_bridge.procedural import generate_scenes
 from ego_reasoner_ros.sim_bridge.receptacles import ReceptacleCompat
-from ego_reasoner_ros.training import datagen, metrics
+from ego_reasoner_ros.sim_bridge.registry import make_sim
+from ego_reasoner_ros.training import dataset_formats, datagen, judging, metrics
 from ego_reasoner_ros.training.check_dataset import check_dataset, replay_episode
 from ego_reasoner_ros.training.taskgen import TaskGenConfig, generate_tasks
 from data_paths import ER_DATA
@@ -21,7 +22,7 @@ from data_paths import ER_DATA
 
 def _sim(size: int, render: bool = True):
     """A data-engine simulator (the engine's settings)."""
-    return datagen.make_sim(datagen.sim_config(size, render=render))
+    return make_sim(judging.sim_config(size, render=render))
 
 
 DATA = ER_DATA
@@ -45,8 +46,8 @@ def _run_and_check(recs: list[dict], sim, replay_sim) -> list:
     compat = ReceptacleCompat.default()
     records = []
     for rec in recs:
-        task = datagen.task_from_record(rec)
-        record, verdict = datagen.run_task(task, sim, seed=0, scene=rec['scene_path'],
+        task = judging.task_from_record(rec)
+        record, verdict = judging.run_task(task, sim, seed=0, scene=rec['scene_path'],
                                            compat=compat)
         if not verdict.kept:
             continue
@@ -108,9 +109,9 @@ def test_search_rank_controls_detours(sims) -> None:
     compat = ReceptacleCompat.default()
     lengths = {0: [], 2: []}
     for rec in ts.tasks[:8]:
-        task = datagen.task_from_record(rec)
+        task = judging.task_from_record(rec)
         for rank in (0, 2):
-            record, verdict = datagen.run_task(task, sims[0], seed=0, search_rank=rank,
+            record, verdict = judging.run_task(task, sims[0], seed=0, search_rank=rank,
                                                scene=rec['scene_path'], compat=compat)
             assert verdict.kept, verdict.reason
             lengths[rank].append(record.step_count)
@@ -141,8 +142,8 @@ def test_small_dataset_formats_and_card(tmp_path: Path) -> None:
     stats = json.loads((out / 'stats.json').read_text())
     for tt in stats['per_type']:
         assert tt in card
-    assert f"the `engine` expert {datagen.EXPERT_SEARCH['engine']}" in card
-    assert set(datagen.EXPERT_SEARCH) == set(datagen.EXPERTS)
+    assert f"the `engine` expert {dataset_formats.EXPERT_SEARCH['engine']}" in card
+    assert set(dataset_formats.EXPERT_SEARCH) == set(datagen.EXPERTS)
     assert (out / 'steps_histogram.png').stat().st_size > 1000
     assert 0 <= stats['reflection_share'] <= 1
 

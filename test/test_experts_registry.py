@@ -9,12 +9,12 @@ import re
 
 import pytest
 
-from ego_reasoner_ros.training import datagen, experts
+from ego_reasoner_ros.training import dataset_formats, datagen, experts
 
 
 def test_datagen_reads_the_registry():
     assert datagen.EXPERTS == experts.expert_names() == tuple(experts.EXPERTS)
-    assert datagen.EXPERT_SEARCH == {n: e.does for n, e in experts.EXPERTS.items()}
+    assert dataset_formats.EXPERT_SEARCH == {n: e.does for n, e in experts.EXPERTS.items()}
     assert experts.get_expert('engine').search is None
     assert {e.search for e in experts.EXPERTS.values()} - {None} == {'view', 'probe', 'look'}
 

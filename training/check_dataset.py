@@ -26,15 +26,8 @@ from ego_reasoner_ros.core.episode import EpisodeRecord
 from ego_reasoner_ros.core.errors import DataError
 from ego_reasoner_ros.core.policy import ScriptedPolicy
 from ego_reasoner_ros.sim_bridge.registry import make_sim
-from ego_reasoner_ros.training.datagen import (
-    EPISODES_DIR,
-    TASKS_FILE,
-    image_placeholders,
-    judge,
-    planned_failures,
-    sim_config,
-    task_from_record,
-)
+from ego_reasoner_ros.training.dataset_formats import EPISODES_DIR, TASKS_FILE, image_placeholders
+from ego_reasoner_ros.training.judging import judge, planned_failures, sim_config, task_from_record
 from ego_reasoner_ros.training.episode_runner import run_scored_episode
 
 logger = logging.getLogger(__name__)

@@ -132,7 +132,8 @@ def _check_resume(out: Path, settings: dict[str, Any]) -> None:
 def run_harvest(cfg: HarvestConfig) -> dict[str, Any]:
     """Run the harvest (see the module docstring); returns the summary figures."""
     from ego_reasoner_ros.core.policy import make_policy
-    from ego_reasoner_ros.training import datagen
+    from ego_reasoner_ros.core.fileio import atomic_write_text
+    from ego_reasoner_ros.training import dataset_formats
     import ego_reasoner_ros.training.policies  # noqa: F401  (registers hf, probe...)
     from ego_reasoner_ros.training.rollout_reward import RolloutReward, RolloutRewardConfig
     from ego_reasoner_ros.training.tasks import Task
@@ -154,8 +155,8 @@ def run_harvest(cfg: HarvestConfig) -> dict[str, Any]:
     meta = dict(plan.get('config', {}))
     meta['harvest'] = {k: v for k, v in asdict(cfg).items() if k != 'progress'}
     _check_resume(out, meta['harvest'])
-    datagen._atomic_write(out / 'tasks.json', json.dumps({'config': meta, 'tasks': chosen},
-                                                         indent=1))
+    atomic_write_text(out / 'tasks.json', json.dumps({'config': meta, 'tasks': chosen},
+                                                     indent=1))
     if (src / PROMPT_CONFIG_FILE).is_file():
         shutil.copyfile(src / PROMPT_CONFIG_FILE, out / PROMPT_CONFIG_FILE)
     reward = RolloutReward(RolloutRewardConfig(tasks=str(out / 'tasks.json')))
@@ -189,7 +190,7 @@ def run_harvest(cfg: HarvestConfig) -> dict[str, Any]:
                             'split': 'train', 'task_identity': str(task.identity),
                             'taskname': task.taskname, 'key_actions': list(task.key_actions),
                             'er_success': er.success, 'harvested_with': cfg.policy})
-                        record.save(out / datagen.EPISODES_DIR / str(task.identity),
+                        record.save(out / dataset_formats.EPISODES_DIR / str(task.identity),
                                     overwrite=True)
                 row['seconds'] = round(time.monotonic() - t0, 3)
                 log.write(json.dumps(row) + '\n')
@@ -202,7 +203,7 @@ def run_harvest(cfg: HarvestConfig) -> dict[str, Any]:
     rows = [done[str(t['identity'])] for t in chosen if str(t['identity']) in done]
     kept = sum(1 for r in rows if r.get('kept'))
     if kept:
-        datagen.build_formats(out, formats=('sharegpt',), plan={'tasks': chosen})
+        dataset_formats.build_formats(out, formats=('sharegpt',), plan={'tasks': chosen})
     per_type: dict[str, list[int]] = {}
     for r in rows:
         per_type.setdefault(r['tasktype'], []).append(int(r.get('success', 0)))
@@ -218,5 +219,5 @@ def run_harvest(cfg: HarvestConfig) -> dict[str, Any]:
         'wall_seconds': round(time.monotonic() - started, 2),
         'out_dir': str(out),
     }
-    datagen._atomic_write(out / 'summary.json', json.dumps(summary, indent=1))
+    atomic_write_text(out / 'summary.json', json.dumps(summary, indent=1))
     return summary

@@ -2,10 +2,11 @@
 # Licensed under the Apache License, Version 2.0
 """A sweep expert: trajectories that a small model can imitate from what it sees.
 
-The data engine's default expert (:class:`~ego_reasoner_ros.training.datagen.DataEnginePolicy`)
-walks to the right place first, second or third, like the reference's variants: it knows
-where the object is, so a model that imitates it has to guess what the expert knew. The
-sweep expert searches the way a policy without that knowledge can:
+The data engine's default expert
+(:class:`~ego_reasoner_ros.training.experts.engine.DataEnginePolicy`) walks to the right
+place first, second or third, like the reference's variants: it knows where the object is, so
+a model that imitates it has to guess what the expert knew. The sweep expert searches the way
+a policy without that knowledge can:
 
 * It tries the object itself first, then the places where such an object is usually kept,
   in one fixed order per object Type (:func:`sweep_places`): common-sense placement from
@@ -36,7 +37,7 @@ from ego_reasoner_ros.core.loop import max_steps_for
 from ego_reasoner_ros.core.parser import format_decision
 from ego_reasoner_ros.core.policy import Policy, PolicyInput
 from ego_reasoner_ros.sim_bridge.receptacles import ReceptacleCompat
-from ego_reasoner_ros.training.datagen import closed_openable, find_phases, keys_of
+from ego_reasoner_ros.training.experts.engine import closed_openable, find_phases, keys_of
 from ego_reasoner_ros.training.tasks import Task
 
 logger = logging.getLogger(__name__)

@@ -28,7 +28,7 @@ class ExpertSpec:
         name: the ``datagen --expert`` name.
         does: what it does, in the dataset card's words ("the X expert <does>").
         search: the ``SweepExpertPolicy`` search mode, or None for the engine expert
-            (``DataEnginePolicy`` in ``training/datagen.py``).
+            (``DataEnginePolicy`` in ``training/experts/engine.py``).
         policy: the ``--policy`` spec of the instruction-following twin that ``eval`` runs.
         help: its ``datagen --help`` text.
         policy_arg: ``(keyword, type, usage)`` that the twin's ``SPEC:ARG`` sets, or None when
