@@ -118,11 +118,11 @@ class Probe:
                      if not (m.get('action_id') in seen or seen.add(m.get('action_id')))]
         return found
 
-    def wait_for_subscribers(self, pub: Any, timeout: float = 20.0) -> None:
+    def wait_for_subscribers(self, pub: Any, timeout: float = 60.0) -> None:
         wait_until(lambda: pub.get_subscription_count() > 0, timeout,
                    f'a subscriber on {pub.topic_name}')
 
-    def wait_matched(self, timeout: float = 30.0) -> None:
+    def wait_matched(self, timeout: float = 90.0) -> None:
         """Wait until every recorded topic has a matched publisher (nothing gets lost)."""
         for topic, sub in self.subs.items():
             wait_until(lambda s=sub: s.get_publisher_count() > 0, timeout,
