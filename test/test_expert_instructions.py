@@ -4,7 +4,8 @@
 
 from __future__ import annotations
 
-from ego_reasoner_ros.training.expert import Op, find_mentions, map_noun, parse_instruction
+from ego_reasoner_ros.training.instruction_parser import (
+    Op, find_mentions, map_noun, parse_instruction)
 
 KITCHEN = ['CounterTop', 'Cabinet', 'Fridge', 'Apple', 'Pot', 'Potato', 'Sink', 'SinkBasin',
            'Faucet', 'StoveBurner', 'Pan', 'Lettuce', 'Plate', 'Microwave', 'Egg', 'Mug',

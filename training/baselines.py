@@ -18,7 +18,7 @@ import re
 from ego_reasoner_ros.core.actions import Action, Verb
 from ego_reasoner_ros.core.parser import format_decision
 from ego_reasoner_ros.core.policy import Policy, PolicyInput
-from ego_reasoner_ros.training.expert import Op, parse_instruction
+from ego_reasoner_ros.training.instruction_parser import Op, parse_instruction
 
 _OBJECT_VERBS = (Verb.NAVIGATE_TO, Verb.PICKUP, Verb.PUT, Verb.TOGGLE, Verb.OPEN, Verb.CLOSE)
 _FREE_VERBS = (Verb.OBSERVE, Verb.MOVE_FORWARD, Verb.END)
