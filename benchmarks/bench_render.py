@@ -22,8 +22,8 @@ import time
 import cv2
 import numpy as np
 
-from ego_reasoner_ros.sim_bridge.procedural import (
-    CAMERA_OFFSET, ROOM_TYPES, generate_scene, navigation_grid)
+from ego_reasoner_ros.sim_bridge.procedural import ROOM_TYPES, generate_scene, navigation_grid
+from ego_reasoner_ros.sim_bridge.procedural_types import CAMERA_OFFSET
 from ego_reasoner_ros.sim_bridge.render import (
     BoxRenderer, CameraPose, boxes_from_objects, write_png)
 

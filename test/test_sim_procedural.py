@@ -15,8 +15,9 @@ from data_paths import ER_DATA
 
 from ego_reasoner_ros.sim_bridge import navigation
 from ego_reasoner_ros.sim_bridge.procedural import (
-    CAMERA_OFFSET, ROOM_FOLDERS, ROOM_TYPES, generate_scene, generate_scenes, navigation_grid,
-    validate_scene, write_scene)
+    ROOM_FOLDERS, ROOM_TYPES, generate_scene, generate_scenes, navigation_grid, validate_scene,
+    write_scene)
+from ego_reasoner_ros.sim_bridge.procedural_types import CAMERA_OFFSET
 from ego_reasoner_ros.sim_bridge.receptacles import ReceptacleCompat
 from ego_reasoner_ros.sim_bridge.render import (
     BoxRenderer, CameraPose, boxes_from_objects, write_png)
