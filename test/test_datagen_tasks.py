@@ -21,13 +21,13 @@ from ego_reasoner_ros.training import phrasings, thoughts
 from ego_reasoner_ros.training.evaluate import evaluate_tasks
 from ego_reasoner_ros.training.expert import ExpertPolicy
 from ego_reasoner_ros.training.goals import goal_for_task
+from ego_reasoner_ros.training.task_builder import SceneIndex
+from ego_reasoner_ros.training.task_replay import KeyReplayer
 from ego_reasoner_ros.training.tasks import Task
 from ego_reasoner_ros.training.taskgen import (
     LONG_RANGE,
     TASK_TYPES,
     TEST_SCENES,
-    KeyReplayer,
-    SceneIndex,
     TaskGenConfig,
     generate_tasks,
     is_test_scene,

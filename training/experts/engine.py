@@ -26,7 +26,7 @@ from ego_reasoner_ros.core.policy import Policy, PolicyInput
 from ego_reasoner_ros.sim_bridge.receptacles import ReceptacleCompat
 from ego_reasoner_ros.training import thoughts
 from ego_reasoner_ros.training import phrasings as ph
-from ego_reasoner_ros.training.taskgen import stable_int
+from ego_reasoner_ros.training.task_builder import stable_int
 from ego_reasoner_ros.training.tasks import Task
 
 
