@@ -14,10 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ego_reasoner_ros.core.actions import OBJECTLESS_VERBS, Action, Verb
+from ego_reasoner_ros.core.object_matcher import ObjectMatcher
 from ego_reasoner_ros.core.parser import (
     InvalidOutput,
     InvalidReason,
-    ObjectMatcher,
     ParsedAction,
     ParserMode,
     extract_thought,
