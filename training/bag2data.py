@@ -61,10 +61,8 @@ from pathlib import Path
 import random
 import re
 import shutil
-import struct
 from typing import Any
 
-import numpy as np
 
 from ego_reasoner_ros.core.actions import Action, Verb
 from ego_reasoner_ros.core.episode import EpisodeRecord, StepRecord
@@ -78,22 +76,11 @@ from ego_reasoner_ros.core.parser import (
 )
 from ego_reasoner_ros.core.prompts import PROMPT_VERSION, PromptBuilder
 from ego_reasoner_ros.runtime import bagio
+from ego_reasoner_ros.training.bag_reading import (
+    DEFAULT_TOPICS, BagEvents, Frame, load_frames, read_events, split_key, verdict_for)
 
 logger = logging.getLogger(__name__)
 
-IMAGE_TYPE = 'sensor_msgs/msg/Image'
-STRING_TYPE = 'std_msgs/msg/String'
-#: role -> default topic (relative; matched as a suffix of the recorded name).
-DEFAULT_TOPICS: dict[str, str] = {
-    'task': 'task',
-    'thought': 'reasoner/thought',
-    'action': 'reasoner/action',
-    'result': 'executor/result',
-    'status': 'reasoner/status',
-    'verdict': 'verdict',
-    'image': 'camera/image_raw',
-}
-ROLE_TYPES = {role: (IMAGE_TYPE if role == 'image' else STRING_TYPE) for role in DEFAULT_TOPICS}
 NO_SUITABLE_OBJECT = 'No Suitable Object'
 NO_SUITABLE_OBJECT_FEEDBACK = f'The object "{NO_SUITABLE_OBJECT}" cannot be found in the room.'
 FINAL_STATES = ('succeeded', 'failed', 'aborted', 'error')
@@ -155,209 +142,16 @@ class BagResult:
         return [str(f.path) for f in self.files if f.error]
 
 
-# ------------------------------------------------------------------ decoding
-def _role_of(topic: str, topic_map: dict[str, str]) -> str | None:
-    name = topic.strip('/')
-    best, best_len = None, -1
-    for role, want in topic_map.items():
-        if (name == want or name.endswith('/' + want)) and len(want) > best_len:
-            best, best_len = role, len(want)
-    return best
-
-
-def _decode_string(data: bytes) -> str:
-    return bagio.deserialize(data, STRING_TYPE).data
-
-
-def _image_stamp(data: bytes) -> int:
-    """``header.stamp`` in ns straight from the CDR bytes (no pixel copy)."""
-    little = data[1] & 1 if len(data) >= 4 else 1
-    sec, nsec = struct.unpack_from('<iI' if little else '>iI', data, 4)
-    return sec * 1_000_000_000 + nsec
-
-
-def image_to_array(msg: Any) -> np.ndarray:
-    """An HxWx3 uint8 RGB array of a typestore ``sensor_msgs/Image``.
-
-    Raises:
-        DataError: unsupported encoding or a buffer of the wrong size.
-    """
-    channels = {'rgb8': 3, 'bgr8': 3, 'rgba8': 4, 'bgra8': 4, 'mono8': 1}
-    if msg.encoding not in channels:
-        raise DataError(f'unsupported image encoding {msg.encoding!r}')
-    c = channels[msg.encoding]
-    h, w = int(msg.height), int(msg.width)
-    step = int(msg.step) or w * c
-    buf = np.asarray(msg.data, dtype=np.uint8).reshape(-1)
-    if step < w * c or buf.size < step * h:
-        raise DataError(f'image data of {buf.size} bytes is too small for {h}x{w} '
-                        f'{msg.encoding}')
-    arr = buf[:step * h].reshape(h, step)[:, :w * c].reshape(h, w, c)
-    if msg.encoding == 'mono8':
-        arr = np.repeat(arr, 3, axis=2)
-    elif msg.encoding in ('bgr8', 'bgra8'):
-        arr = arr[:, :, 2::-1]
-    else:
-        arr = arr[:, :, :3]
-    return np.ascontiguousarray(arr)
-
-
-@dataclass
-class _Frame:
-    stamp: int
-    t: int
-    index: int
-
-
-@dataclass
-class _BagEvents:
-    """The decoded non-image messages of one bag plus the frame index."""
-
-    tasks: dict[str, dict] = field(default_factory=dict)
-    thoughts: dict[str, list[tuple[int, dict]]] = field(default_factory=dict)
-    actions: dict[str, list[tuple[int, dict]]] = field(default_factory=dict)
-    results: dict[str, tuple[int, dict]] = field(default_factory=dict)
-    statuses: dict[str, list[tuple[int, dict]]] = field(default_factory=dict)
-    verdicts: dict[str, tuple[int, dict]] = field(default_factory=dict)
-    run_starts: dict[str, int] = field(default_factory=dict)   # run key -> its 'accepted'
-    frames: list[_Frame] = field(default_factory=list)
-    bad_payloads: int = 0
-
-
-_RUN_SEP = '\x00'
-
-
-def _run_key(task_id: str, run_id: str) -> str:
-    """The event key of one run of ``task_id`` (the reasoner gives every run a ``run_id``)."""
-    return f'{task_id}{_RUN_SEP}{run_id}'
-
-
-def _split_key(key: str) -> tuple[str, str]:
-    tid, _sep, run = key.partition(_RUN_SEP)
-    return tid, run
-
-
-def _verdict_for(key: str, ev: _BagEvents) -> tuple[int, dict] | None:
-    """The run's own verdict; a verdict naming only the task labels its latest earlier run."""
-    if key in ev.verdicts:
-        return ev.verdicts[key]
-    tid, run = _split_key(key)
-    verdict = ev.verdicts.get(tid)
-    if verdict is None or not run:
-        return verdict
-    starts = {k: t for k, t in ev.run_starts.items() if _split_key(k)[0] == tid and t < verdict[0]}
-    return verdict if starts and max(starts, key=starts.__getitem__) == key else None
-
-
-def _check_topics(bag: str, scans: Sequence[bagio.FileScan], topic_map: dict[str, str]) -> None:
-    """Refuse topics of a known role with another type or a non-ROS 2 encoding."""
-    seen = False
-    for scan in scans:
-        for topic, (msgtype, schema_enc, msg_enc) in scan.topics.items():
-            role = _role_of(topic, topic_map)
-            if role is None:
-                continue
-            seen = True
-            if msgtype != ROLE_TYPES[role]:
-                raise DataError(f'{scan.path}: topic {topic} has message type {msgtype!r}; '
-                                f'expected {ROLE_TYPES[role]} (unknown schema)')
-            if schema_enc not in ('ros2msg', 'ros2idl') or msg_enc != 'cdr':
-                raise DataError(f'{scan.path}: topic {topic} uses schema encoding '
-                                f'{schema_enc!r} / message encoding {msg_enc!r}; expected '
-                                'ros2msg / cdr')
-    if not seen:
-        found = sorted({t for s in scans for t in s.topics})
-        raise DataError(f'{bag}: none of the episode topics {sorted(topic_map.values())} '
-                        f'is in the bag (found: {found or "no topics"})')
-
-
-def _read_events(bag: str, topic_map: dict[str, str],
-                 scans: list[bagio.FileScan]) -> _BagEvents:
-    ev = _BagEvents()
-    image_index = 0
-    messages = bagio.iter_bag_messages(
-        bag, scans=scans, want=lambda topic, _t: _role_of(topic, topic_map) is not None)
-    checked = 0
-    for msg in messages:
-        if len(scans) != checked:  # a new file: check its topics before decoding any
-            _check_topics(bag, scans, topic_map)
-            checked = len(scans)
-        role = _role_of(msg.topic, topic_map)
-        if role == 'image':
-            ev.frames.append(_Frame(_image_stamp(msg.data), msg.log_time, image_index))
-            image_index += 1
-            continue
-        try:
-            payload = json.loads(_decode_string(msg.data))
-            if not isinstance(payload, dict):
-                raise ValueError('not a JSON object')
-        except (ValueError, TypeError) as exc:
-            ev.bad_payloads += 1
-            logger.debug('%s: skipped a %s message that is not a JSON object: %s',
-                          msg.file, role, exc)
-            continue
-        tid = str(payload.get('task_id') or payload.get('episode_id') or '')
-        if tid and role != 'task' and isinstance(payload.get('run_id'), str) and payload['run_id']:
-            tid = _run_key(tid, payload['run_id'])  # runs of a repeated task_id stay apart
-        t = msg.log_time
-        if role == 'task' and tid:
-            ev.tasks.setdefault(tid, payload)
-        elif role == 'thought' and tid:
-            ev.thoughts.setdefault(tid, []).append((t, payload))
-        elif role == 'action' and tid and payload.get('action_id'):
-            sent = ev.actions.setdefault(tid, [])
-            # an unanswered action is resent under the same id: keep the first copy
-            if all(p.get('action_id') != payload['action_id'] for _t, p in sent):
-                sent.append((t, payload))
-        elif role == 'result' and payload.get('action_id'):
-            ev.results.setdefault(str(payload['action_id']), (t, payload))
-        elif role == 'status' and tid:
-            ev.statuses.setdefault(tid, []).append((t, payload))
-            if payload.get('state') == 'accepted' and isinstance(payload.get('task'), dict):
-                ev.tasks.setdefault(tid, payload['task'])  # a task that never crossed 'task'
-                ev.run_starts.setdefault(tid, t)
-        elif role == 'verdict' and tid and isinstance(payload.get('success'), bool):
-            ev.verdicts[tid] = (t, payload)
-    if not scans:
-        raise DataError(f'{bag}: no .mcap files')
-    _check_topics(bag, scans, topic_map)
-    if sum(s.messages for s in scans) == 0:
-        where = '; '.join(f'{s.path}: {s.error}' for s in scans if s.error) or bag
-        raise DataError(f'{bag}: no complete chunk could be read ({where})')
-    ev.frames.sort(key=lambda f: f.t)
-    return ev
-
-
-def _load_frames(bag: str, topic_map: dict[str, str], wanted: set[int]) -> dict[int, np.ndarray]:
-    """Decode the frames with these sequence numbers (second pass over the bag)."""
-    out: dict[int, np.ndarray] = {}
-    if not wanted:
-        return out
-    index = 0
-    last = max(wanted)
-    for msg in bagio.iter_bag_messages(
-            bag, want=lambda topic, _t: _role_of(topic, topic_map) == 'image'):
-        if index in wanted:
-            try:
-                out[index] = image_to_array(bagio.deserialize(msg.data, IMAGE_TYPE))
-            except DataError as exc:
-                logger.warning('%s: frame %d unusable: %s', msg.file, index, exc)
-        index += 1
-        if index > last:
-            break
-    return out
-
-
 # ------------------------------------------------------------------ reconstruction
 class _FramePicker:
     """Frames by header stamp, or by receive time for results that name none."""
 
-    def __init__(self, frames: list[_Frame]) -> None:
+    def __init__(self, frames: list[Frame]) -> None:
         self.by_stamp = {f.stamp: f for f in frames}
         self.frames = frames
         self.times = [f.t for f in frames]
 
-    def for_result(self, result: dict, *, after: int, before: int) -> list[_Frame]:
+    def for_result(self, result: dict, *, after: int, before: int) -> list[Frame]:
         stamps = [int(s) for s in result.get('frame_stamps') or [] if isinstance(s, int)]
         if stamps:
             found = [self.by_stamp[s] for s in stamps if s in self.by_stamp]
@@ -401,7 +195,7 @@ def _feedback(result: dict) -> str:
     return text
 
 
-def build_episode(tid: str, ev: _BagEvents, picker: _FramePicker, options: ConvertOptions,
+def build_episode(tid: str, ev: BagEvents, picker: _FramePicker, options: ConvertOptions,
                   bag: str) -> tuple[EpisodeRecord, dict[int, list[int]]] | None:
     """Rebuild the episode of ``tid`` from the decoded events.
 
@@ -410,7 +204,7 @@ def build_episode(tid: str, ev: _BagEvents, picker: _FramePicker, options: Conve
         the initial view), the sequence numbers of its frames; None when the bag holds too
         little of the episode (no task/instruction or no ``init`` action and result).
     """
-    key, (tid, run_id) = tid, _split_key(tid)
+    key, (tid, run_id) = tid, split_key(tid)
     actions = sorted(ev.actions.get(key, []), key=lambda a: (a[1].get('step', 0), a[0]))
     task = ev.tasks.get(key) or ev.tasks.get(tid, {})
     statuses = ev.statuses.get(key, [])
@@ -521,7 +315,7 @@ def build_episode(tid: str, ev: _BagEvents, picker: _FramePicker, options: Conve
         terminated = 'end'
     record.terminated_by = terminated
 
-    verdict = _verdict_for(key, ev)
+    verdict = verdict_for(key, ev)
     if verdict is not None:
         success, source = bool(verdict[1]['success']), 'verdict'
     elif final is not None and isinstance(final[1].get('success'), bool):
@@ -554,13 +348,13 @@ def convert_bag(bag: str | os.PathLike, options: ConvertOptions | None = None) -
     bag = str(bag)
     topic_map = options.topic_map()
     result = BagResult(bag)
-    ev = _read_events(bag, topic_map, result.files)
+    ev = read_events(bag, topic_map, result.files)
     picker = _FramePicker(ev.frames)
     built: list[tuple[EpisodeRecord, dict[int, list[int]]]] = []
     tids = list(dict.fromkeys(list(ev.tasks) + list(ev.actions)))
-    runs_of = {_split_key(k)[0] for k in tids if _split_key(k)[1]}
+    runs_of = {split_key(k)[0] for k in tids if split_key(k)[1]}
     for tid in tids:
-        if _split_key(tid)[0] in ('none', 'unknown'):
+        if split_key(tid)[0] in ('none', 'unknown'):
             continue
         if tid in runs_of and tid not in ev.actions:
             continue  # the task message of runs recorded under their run ids
@@ -568,7 +362,7 @@ def convert_bag(bag: str | os.PathLike, options: ConvertOptions | None = None) -
         if out is not None:
             built.append(out)
     wanted = {k for _rec, refs in built for ks in refs.values() for k in ks}
-    frames = _load_frames(bag, topic_map, wanted)
+    frames = load_frames(bag, topic_map, wanted)
     for record, refs in built:
         record.initial_images = [frames[k] for k in refs.get(-1, []) if k in frames]
         for step in record.steps:
