@@ -138,9 +138,13 @@ def _task_msg(t: dict[str, Any], procedural: bool) -> dict[str, Any]:
 def executor_rate_limit(config_dir: Path) -> tuple[int, float]:
     """The action executor's safety rate limit (``max_actions`` per ``rate_window_s``)."""
     import yaml
+
+    from ego_reasoner_ros.nodes.params import ExecutorParams
     params = yaml.safe_load((config_dir / 'executor.yaml').read_text())
     p = params['action_executor']['ros__parameters']
-    return int(p.get('max_actions', 0)), float(p.get('rate_window_s', 60.0))
+    limits = ExecutorParams.from_mapping({k: p[k] for k in ('max_actions', 'rate_window_s')
+                                          if k in p})  # a key left out: the node's default
+    return limits.max_actions, limits.rate_window_s
 
 
 class TaskFeeder:
