@@ -104,7 +104,7 @@ def _train_step(model_dir: Path, threads: int) -> dict:
         content.append({'type': 'image', 'image': rng.integers(0, 255, (450, 800, 3),
                                                                  dtype=np.uint8)})
         content.append({'type': 'text', 'text': f'step {i} ' + 'the robot sees a kitchen ' * 14})
-    from ego_reasoner_ros.training.backends.hf import normalize_messages
+    from ego_reasoner_ros.training.backends.hf_inputs import normalize_messages
 
     msgs, images = normalize_messages([{'role': 'user', 'content': content},
                                        {'role': 'assistant', 'content': 'ok ' * 40}])
@@ -131,7 +131,9 @@ def _families(args: argparse.Namespace) -> None:
     """``--family``: step 1 and step N of each family's tiny model, with and without reuse."""
     import torch
 
-    from ego_reasoner_ros.training.backends.hf import GenerationSettings, HFEngine
+    from ego_reasoner_ros.training.backends.generation import GenerationSettings
+
+    from ego_reasoner_ros.training.backends.hf import HFEngine
     from ego_reasoner_ros.training.families import FAMILIES, build_tiny_family, family
     from ego_reasoner_ros.training.processor import load_model_and_processor
     from ego_reasoner_ros.training.tiny import builtin_corpus
@@ -196,7 +198,9 @@ def main() -> None:
 
     import torch
 
-    from ego_reasoner_ros.training.backends.hf import GenerationSettings, HFEngine
+    from ego_reasoner_ros.training.backends.generation import GenerationSettings
+
+    from ego_reasoner_ros.training.backends.hf import HFEngine
     from ego_reasoner_ros.training.tiny import build_tiny, builtin_corpus
 
     if args.family:

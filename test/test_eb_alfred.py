@@ -369,7 +369,7 @@ class _PlanEngine:
     """
 
     def __init__(self, reply: str) -> None:
-        from ego_reasoner_ros.training.backends.hf import GenerationSettings
+        from ego_reasoner_ros.training.backends.generation import GenerationSettings
 
         self.reply = reply
         self.settings = GenerationSettings(max_new_tokens=64)
@@ -380,7 +380,7 @@ class _PlanEngine:
         self.requests: list[list[dict]] = []
 
     def generate(self, messages, settings):  # noqa: ANN001
-        from ego_reasoner_ros.training.backends.hf import GenerationResult
+        from ego_reasoner_ros.training.backends.generation import GenerationResult
 
         self.requests.append(messages)
         return GenerationResult(self.reply, 100, 100, 0, 10, "stop", 0.0, 0.0)

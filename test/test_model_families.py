@@ -68,7 +68,8 @@ def sft_data(tmp_path_factory):
 
 
 def _engines(model, processor):
-    from ego_reasoner_ros.training.backends.hf import GenerationSettings, HFEngine
+    from ego_reasoner_ros.training.backends.generation import GenerationSettings
+    from ego_reasoner_ros.training.backends.hf import HFEngine
 
     settings = GenerationSettings(max_new_tokens=NEW_TOKENS)
     reuse = HFEngine(model, processor, settings)

@@ -47,7 +47,8 @@ def tiny_dir(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def engine(tiny_dir):
-    from ego_reasoner_ros.training.backends.hf import GenerationSettings, HFEngine
+    from ego_reasoner_ros.training.backends.generation import GenerationSettings
+    from ego_reasoner_ros.training.backends.hf import HFEngine
 
     return HFEngine.from_pretrained(str(tiny_dir), settings=GenerationSettings(max_new_tokens=4),
                                     torch_threads=1)

@@ -35,7 +35,8 @@ def tiny_dir(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def engines(tiny_dir):
-    from ego_reasoner_ros.training.backends.hf import GenerationSettings, HFEngine
+    from ego_reasoner_ros.training.backends.generation import GenerationSettings
+    from ego_reasoner_ros.training.backends.hf import HFEngine
 
     reuse = HFEngine.from_pretrained(str(tiny_dir), settings=GenerationSettings(
         max_new_tokens=10), torch_threads=2)
@@ -144,7 +145,7 @@ def test_loader_round_trip(tiny_dir, tmp_path):
     assert proc2.image_processor.size['longest_edge'] == 56 * 56 * 4
     msgs = [{'role': 'user', 'content': [{'type': 'image', 'image': _frame(
         np.random.default_rng(0), 112, 112)}, {'type': 'text', 'text': 'hi'}]}]
-    from ego_reasoner_ros.training.backends.hf import normalize_messages
+    from ego_reasoner_ros.training.backends.hf_inputs import normalize_messages
 
     norm, images = normalize_messages(msgs)
     text = proc2.apply_chat_template(norm, add_generation_prompt=True, tokenize=False)

@@ -30,7 +30,8 @@ SHIPPED = Path(__file__).resolve().parents[1] / 'models' / 'ego-reasoner-tiny'
 def engine():
     if not (SHIPPED / 'model.safetensors').is_file():
         pytest.skip('the shipped tiny checkpoint is not in this checkout')
-    from ego_reasoner_ros.training.backends.hf import GenerationSettings, HFEngine
+    from ego_reasoner_ros.training.backends.generation import GenerationSettings
+    from ego_reasoner_ros.training.backends.hf import HFEngine
 
     torch.set_num_threads(2)
     eng = HFEngine.from_pretrained(str(SHIPPED), settings=GenerationSettings(max_new_tokens=8))
@@ -163,7 +164,7 @@ def test_same_tokens_other_pixels_is_not_reused(engine):
 
 def test_image_key(tmp_path):
     from ego_reasoner_ros.core import images as imgs
-    from ego_reasoner_ros.training.backends.hf import image_key
+    from ego_reasoner_ros.training.backends.hf_inputs import image_key
 
     rng = np.random.default_rng(6)
     frame = _frame(rng)
@@ -186,9 +187,9 @@ def test_image_key(tmp_path):
 def test_buffered_layer_matches_dynamic_layer():
     from transformers.cache_utils import DynamicLayer
 
-    from ego_reasoner_ros.training.backends.hf import _buffered_layer_class
+    from ego_reasoner_ros.training.backends.hf_cache import buffered_layer_class
 
-    ref, buf = DynamicLayer(), _buffered_layer_class()()
+    ref, buf = DynamicLayer(), buffered_layer_class()()
     gen = torch.Generator().manual_seed(0)
     steps = [('add', 300), ('add', 1), ('crop', -5), ('add', 1), ('add', 400), ('crop', 0),
              ('crop', -200), ('add', 3)]

@@ -180,7 +180,8 @@ class RolloutReward:
     def _model_policy(self) -> tuple[Policy | None, Any]:
         if self._policy is not None or self._trainer is None:
             return self._policy, None
-        from ego_reasoner_ros.training.backends.hf import GenerationSettings, HFEngine, HFPolicy
+        from ego_reasoner_ros.training.backends.generation import GenerationSettings
+        from ego_reasoner_ros.training.backends.hf import HFEngine, HFPolicy
 
         trainer = self._trainer
         model = trainer.accelerator.unwrap_model(trainer.model) \

@@ -37,12 +37,12 @@ from typing import Any
 import uuid
 import warnings
 
-from ego_reasoner_ros.training.backends.hf import (
+from ego_reasoner_ros.training.backends.generation import (
     GenerationSettings,
-    HFEngine,
     PromptTooLongError,
     resolve_model_defaults,
 )
+from ego_reasoner_ros.training.backends.hf import HFEngine
 
 logger = logging.getLogger(__name__)
 

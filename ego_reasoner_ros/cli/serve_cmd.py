@@ -91,7 +91,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 def _run(args: argparse.Namespace) -> int:
     import sys
 
-    from ego_reasoner_ros.training.backends.hf import GenerationSettings
+    from ego_reasoner_ros.training.backends.generation import GenerationSettings
     from ego_reasoner_ros.training.model_path import ModelPathError, check_model_path
     from ego_reasoner_ros.training.serve import ServeLimits, make_server
 

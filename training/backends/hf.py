@@ -27,299 +27,26 @@ without the reuse.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, fields, replace
+from collections.abc import Sequence
+from dataclasses import dataclass
 import functools
-import hashlib
 import logging
-import os
 from pathlib import Path
 import threading
 import time
 from typing import Any
 
-import numpy as np
-
 from ego_reasoner_ros.core import images as imgs
 from ego_reasoner_ros.core.errors import require
 from ego_reasoner_ros.core.policy import Policy, PolicyError, PolicyInput
 from ego_reasoner_ros.core.prompts import load_prompt_config
+from ego_reasoner_ros.training.backends.generation import (
+    GenerationResult, GenerationSettings, PromptTooLongError, resolve_model_defaults)
+from ego_reasoner_ros.training.backends.hf_cache import buffered_layer_class, cache_nbytes
+from ego_reasoner_ros.training.backends.hf_inputs import (
+    content_blocks, image_key, normalize_messages)
 
 logger = logging.getLogger(__name__)
-
-
-#: The generation budget of a checkpoint that states none.
-DEFAULT_MAX_NEW_TOKENS = 1024
-
-
-def resolve_model_defaults(settings: GenerationSettings, model: Any) -> GenerationSettings:
-    """Fill what ``settings`` leaves open from the checkpoint's ``generation_config``."""
-    if settings.max_new_tokens is not None:
-        return settings
-    saved = getattr(getattr(model, 'generation_config', None), 'max_new_tokens', None)
-    budget = int(saved) if isinstance(saved, int) and saved > 0 else DEFAULT_MAX_NEW_TOKENS
-    logger.info('max_new_tokens %d (%s)', budget,
-                "the checkpoint's generation_config" if saved else 'default')
-    return replace(settings, max_new_tokens=budget)
-
-
-@dataclass
-class GenerationSettings:
-    """Sampling settings; the defaults decode greedily.
-
-    Attributes:
-        max_new_tokens: generation budget per decision; None takes the checkpoint's own
-            (``max_new_tokens`` in its ``generation_config.json``: the budget it was measured
-            with), else :data:`DEFAULT_MAX_NEW_TOKENS`.
-        do_sample: sample instead of taking the argmax; implied by ``temperature > 0``.
-        temperature: softmax temperature when sampling.
-        top_k: keep the k most likely tokens (0 keeps all).
-        top_p: nucleus mass (1.0 keeps all).
-        repetition_penalty: CTRL-style penalty over prompt and generated tokens (1.0: none).
-        seed: seed of the sampler (None: torch's global generator).
-    """
-
-    max_new_tokens: int | None = None
-    do_sample: bool = False
-    temperature: float = 0.0
-    top_k: int = 0
-    top_p: float = 1.0
-    repetition_penalty: float = 1.0
-    seed: int | None = None
-
-    def __post_init__(self) -> None:
-        if self.max_new_tokens is not None and self.max_new_tokens < 1:
-            raise ValueError(f'max_new_tokens must be >= 1, got {self.max_new_tokens}')
-        if self.temperature < 0:
-            raise ValueError(f'temperature must be >= 0, got {self.temperature}')
-        if self.top_k < 0:
-            raise ValueError(f'top_k must be >= 0, got {self.top_k}')
-        if not 0 < self.top_p <= 1:
-            raise ValueError(f'top_p must be in (0, 1], got {self.top_p}')
-        if self.repetition_penalty <= 0:
-            raise ValueError('repetition_penalty must be positive')
-        if self.temperature > 0 and not self.do_sample:
-            self.do_sample = True
-        if self.do_sample and self.temperature == 0:
-            self.temperature = 1.0
-
-    @classmethod
-    def from_kwargs(cls, kwargs: dict[str, Any]) -> GenerationSettings:
-        """Pop the known fields out of ``kwargs`` and build the settings."""
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: kwargs.pop(k) for k in list(kwargs) if k in names})
-
-    def updated(self, **changes: Any) -> GenerationSettings:
-        """A copy with ``changes`` applied (None values ignored)."""
-        data = asdict(self)
-        data.update({k: v for k, v in changes.items() if v is not None})
-        if changes.get('temperature') == 0 and 'do_sample' not in changes:
-            data['do_sample'] = False
-        return GenerationSettings(**data)
-
-
-class PromptTooLongError(ValueError):
-    """The prompt (plus the generation budget) does not fit the engine's token limits."""
-
-
-@dataclass
-class GenerationResult:
-    """One decision's text and accounting.
-
-    Attributes:
-        text: the decoded reply (special tokens removed).
-        prompt_tokens: tokens of the whole prompt.
-        prefill_tokens: prompt tokens actually run through the model this turn.
-        reused_tokens: prompt tokens served from the cache.
-        completion_tokens: generated tokens.
-        finish_reason: ``"stop"`` (end-of-turn token) or ``"length"``.
-        seconds: wall time of the call.
-        prefill_seconds: wall time up to the first generated token.
-    """
-
-    text: str
-    prompt_tokens: int
-    prefill_tokens: int
-    reused_tokens: int
-    completion_tokens: int
-    finish_reason: str
-    seconds: float
-    prefill_seconds: float
-    token_ids: list[int] = field(default_factory=list, repr=False)
-
-
-def _content_blocks(messages: Sequence[dict], *, convert: bool) -> tuple[list[dict], list[Any]]:
-    """Messages with block content, plus the image sources in order.
-
-    With ``convert`` the image blocks (and the returned images) are RGB PIL images, otherwise
-    they keep the caller's objects (arrays, PIL images, paths, data URLs) untouched.
-    """
-    out: list[dict] = []
-    images: list[Any] = []
-    for msg in messages:
-        role = msg.get('role')
-        if role not in ('system', 'user', 'assistant'):
-            raise ValueError(f'unsupported message role {role!r}')
-        content = msg.get('content')
-        if content is None:
-            content = ''
-        if isinstance(content, str):
-            out.append({'role': role, 'content': [{'type': 'text', 'text': content}]})
-            continue
-        blocks = []
-        for block in content:
-            kind = block.get('type')
-            if kind == 'text':
-                blocks.append({'type': 'text', 'text': block.get('text', '')})
-            elif kind in ('image', 'image_url'):
-                source = block.get('image') if kind == 'image' else block.get('image_url')
-                if isinstance(source, dict):
-                    source = source.get('url')
-                if source is None:
-                    raise ValueError('image block without an image')
-                if convert:
-                    source = imgs.to_pil(source)
-                images.append(source)
-                blocks.append({'type': 'image', 'image': source})
-            else:
-                raise ValueError(f'unsupported content block type {kind!r}')
-        out.append({'role': role, 'content': blocks})
-    return out, images
-
-
-def normalize_messages(messages: Sequence[dict]) -> tuple[list[dict], list[Any]]:
-    """Return messages with block content and PIL image blocks, plus the images in order.
-
-    Accepts the core block format (``image`` blocks holding arrays, PIL images, paths or
-    data URLs), OpenAI ``image_url`` blocks and plain string content.
-    """
-    return _content_blocks(messages, convert=True)
-
-
-@functools.lru_cache(maxsize=1)
-def _hasher() -> Callable[[Any], Any]:
-    """A 128-bit content hash: xxh3 when ``xxhash`` is installed, else blake2b."""
-    try:
-        import xxhash
-    except ImportError:
-        return functools.partial(hashlib.blake2b, digest_size=16)
-    return xxhash.xxh3_128
-
-
-def image_key(image: Any) -> tuple:
-    """A hashable key of an image source: equal keys mean equal pixels.
-
-    Arrays and PIL images are keyed by a hash of their content (so a frame changed in place
-    gets a new key), data URLs by a hash of the URL, files by path, size and mtime.
-
-    Raises:
-        FileNotFoundError: for a path that does not exist.
-        TypeError: for an unsupported source type.
-    """
-    digest = _hasher()
-    if isinstance(image, np.ndarray):
-        arr = np.ascontiguousarray(image)
-        return ('array', arr.shape, arr.dtype.str, digest(arr.data).digest())
-    if imgs.is_pil(image):
-        return ('pil', image.mode, image.size, digest(image.tobytes()).digest())
-    if isinstance(image, str) and image.startswith('data:'):
-        return ('url', len(image), digest(image.encode()).digest())
-    if isinstance(image, (str, os.PathLike)):
-        path = os.path.abspath(os.fspath(image))
-        try:
-            stat = os.stat(path)
-        except OSError as exc:
-            raise FileNotFoundError(f'image file not found: {path}') from exc
-        return ('file', path, stat.st_size, stat.st_mtime_ns)
-    raise TypeError(f'expected an ndarray, PIL image or path, got {type(image).__name__}')
-
-
-def _cache_nbytes(cache: Any) -> int:
-    """Bytes of the key/value tensors of a ``DynamicCache`` (buffers' spare capacity too)."""
-    total = 0
-    for layer in getattr(cache, 'layers', None) or []:
-        names = ('_kbuf', '_vbuf') if getattr(layer, '_kbuf', None) is not None \
-            else ('keys', 'values')
-        for name in names:
-            t = getattr(layer, name, None)
-            if hasattr(t, 'element_size') and hasattr(t, 'numel'):
-                total += int(t.numel()) * int(t.element_size())
-    return total
-
-
-@functools.lru_cache(maxsize=1)
-def _buffered_layer_class() -> type:
-    """A ``DynamicLayer`` that appends into spare capacity instead of concatenating.
-
-    ``DynamicLayer.update`` copies the whole cache on every decoded token (``torch.cat``),
-    which makes a token's cost grow with the history; this layer grows its buffers
-    geometrically and exposes the filled part as a view, so appending is O(new tokens).
-    """
-    base = require('transformers.cache_utils', install='transformers',
-                   purpose='the hf backend').DynamicLayer
-
-    class BufferedLayer(base):
-        """Key/value buffers with spare capacity; ``keys``/``values`` view the filled part."""
-
-        def lazy_initialization(self, key_states, value_states) -> None:
-            super().lazy_initialization(key_states, value_states)
-            self._kbuf = self._vbuf = None
-            self._filled = 0
-
-        def _reserve(self, like_k, like_v, needed: int) -> None:
-            capacity = 0 if self._kbuf is None else self._kbuf.shape[-2]
-            if needed <= capacity:
-                return
-            capacity = max(needed, 2 * capacity, 256)
-            kbuf = like_k.new_empty(*like_k.shape[:-2], capacity, like_k.shape[-1])
-            vbuf = like_v.new_empty(*like_v.shape[:-2], capacity, like_v.shape[-1])
-            if self._filled:
-                kbuf[..., :self._filled, :] = self._kbuf[..., :self._filled, :]
-                vbuf[..., :self._filled, :] = self._vbuf[..., :self._filled, :]
-            self._kbuf, self._vbuf = kbuf, vbuf
-
-        def update(self, key_states, value_states, *args: Any, **kwargs: Any):
-            if not self.is_initialized:
-                self.lazy_initialization(key_states, value_states)
-            end = self._filled + key_states.shape[-2]
-            self._reserve(key_states, value_states, end)
-            self._kbuf[..., self._filled:end, :] = key_states
-            self._vbuf[..., self._filled:end, :] = value_states
-            self._filled = end
-            self.keys = self._kbuf[..., :end, :]
-            self.values = self._vbuf[..., :end, :]
-            return self.keys, self.values
-
-        def crop(self, tokens_to_remove: int) -> None:
-            if tokens_to_remove > 0:
-                raise ValueError('crop takes a negative number of tokens to remove')
-            if tokens_to_remove == 0 or not self.is_initialized:
-                return
-            self._filled = max(0, self._filled + tokens_to_remove)
-            self.keys = self._kbuf[..., :self._filled, :]
-            self.values = self._vbuf[..., :self._filled, :]
-
-        def reset(self) -> None:
-            self._kbuf = self._vbuf = None
-            self._filled = 0
-            super().reset()
-
-        def _adopt(self) -> None:
-            """Make the current ``keys``/``values`` the buffers (after a batch reshuffle)."""
-            self._kbuf, self._vbuf = self.keys, self.values
-            self._filled = self.keys.shape[-2]
-
-        def batch_repeat_interleave(self, repeats: int) -> None:
-            super().batch_repeat_interleave(repeats)
-            if self.is_initialized:
-                self._adopt()
-
-        def batch_select_indices(self, indices) -> None:
-            super().batch_select_indices(indices)
-            if self.is_initialized:
-                self._adopt()
-
-    return BufferedLayer
 
 
 @dataclass
@@ -488,7 +215,7 @@ class HFEngine:
     @property
     def cache_bytes(self) -> int:
         """Bytes held by the kept KV cache (spare buffer capacity included)."""
-        return _cache_nbytes(self._cache)
+        return cache_nbytes(self._cache)
 
     def check_prompt_length(self, prompt_tokens: int, max_new_tokens: int) -> None:
         """Raise :class:`PromptTooLongError` when the prompt or prompt + budget is too long."""
@@ -600,7 +327,7 @@ class HFEngine:
     def _prepare(self, messages: Sequence[dict]) -> _Prompt:
         """Template, image grids (cached by content) and token ids of the whole prompt."""
         torch = self.torch
-        norm, sources = _content_blocks(messages, convert=False)
+        norm, sources = content_blocks(messages, convert=False)
         if not norm or norm[-1]['role'] == 'assistant':
             raise ValueError('the conversation must end with a user (or system) turn')
         text = self.processor.apply_chat_template(norm, add_generation_prompt=True,
@@ -698,7 +425,7 @@ class HFEngine:
         tf = require('transformers', purpose='the hf backend')
         cache = tf.DynamicCache(config=self.model.config.get_text_config())
         if self.buffered_cache:
-            layer_cls = _buffered_layer_class()
+            layer_cls = buffered_layer_class()
             cache.layers = [layer_cls() if type(layer) is tf.cache_utils.DynamicLayer else layer
                             for layer in cache.layers]
         return cache
@@ -789,7 +516,7 @@ class HFEngine:
             self._cached_pos = torch.cat([positions[:, 0, :], gen_pos], dim=-1)
             self._cached_keys = list(prompt.keys)
             self._snapshot = snapshot
-            if self.max_cache_bytes is not None and _cache_nbytes(cache) > self.max_cache_bytes:
+            if self.max_cache_bytes is not None and cache_nbytes(cache) > self.max_cache_bytes:
                 self._clear_cache()  # too big to keep: the next call recomputes its prompt
         text_ids = [t for t in generated if t not in self.stop_ids]
         text = self.processor.tokenizer.decode(text_ids, skip_special_tokens=True)
