@@ -63,14 +63,10 @@ class SimConfig:
             raise ValueError(f"unknown rule set {self.rules!r}; expected one of {RULE_SETS}")
 
 
-def make_sim(config: SimConfig | dict[str, Any] | None = None, **overrides: Any) -> SimBackend:
-    """Build the backend named by ``config.type``."""
-    if config is None:
-        config = SimConfig(**overrides)
-    elif isinstance(config, dict):
-        config = SimConfig(**{**config, **overrides})
-    elif overrides:
-        config = SimConfig(**{**config.__dict__, **overrides})
+def make_sim(config: SimConfig) -> SimBackend:
+    """Build the backend named by ``config.type`` (``embedded`` or ``ai2thor``)."""
+    if not isinstance(config, SimConfig):
+        raise TypeError(f"make_sim takes a SimConfig, got {type(config).__name__}")
     if config.type == "embedded":
         from ego_reasoner_ros.sim_bridge.embedded import EmbeddedSim
 

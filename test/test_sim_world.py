@@ -276,3 +276,12 @@ def test_rendering_integration_does_not_change_legality():
     mask = drawn.render_pose(drawn.world.agent_pose).instance_mask
     seen = {drawn.world.ids[i] for i in np.unique(mask) if i >= 0}
     assert drawn.world.objects_of_type("CounterTop")[0] in seen
+
+
+def test_make_sim_takes_one_shape_a_sim_config() -> None:
+    from ego_reasoner_ros.sim_bridge.registry import SimConfig, make_sim
+
+    sim = make_sim(SimConfig(type='embedded', render=False))
+    assert type(sim).__name__ == 'EmbeddedSim'
+    with pytest.raises(TypeError, match='SimConfig'):
+        make_sim({'type': 'embedded'})

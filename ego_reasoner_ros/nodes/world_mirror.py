@@ -68,7 +68,7 @@ class WorldMirror:
 
     def sync(self, state: dict[str, Any]) -> None:
         """Bring the replica to the published state (``world`` field of ``world_state``)."""
-        from ego_reasoner_ros.sim_bridge.registry import make_sim
+        from ego_reasoner_ros.sim_bridge.registry import SimConfig, make_sim
         if not state.get('scene'):
             raise WorldMirrorError('world state names no scene')
         cfg = state.get('config') or {}
@@ -76,13 +76,12 @@ class WorldMirror:
                state.get('agent_positions') or '', repr(sorted(cfg.items())), state.get('seed'))
         history = [(v, t) for v, t in state.get('history') or []]
         if key != self._key or len(history) < self._applied:
-            self._sim = make_sim(type='embedded', render=False,
-                                 width=int(cfg.get('width', 448)),
-                                 height=int(cfg.get('height', 448)),
-                                 fov=float(cfg.get('fov_deg', 90.0)),
-                                 move_distance=float(cfg.get('move_distance', 0.5)),
-                                 visibility_distance=float(cfg.get('visibility_distance', 20.0)),
-                                 scenes_dir=state.get('scenes_dir') or None)
+            self._sim = make_sim(SimConfig(
+                type='embedded', render=False, width=int(cfg.get('width', 448)),
+                height=int(cfg.get('height', 448)), fov=float(cfg.get('fov_deg', 90.0)),
+                move_distance=float(cfg.get('move_distance', 0.5)),
+                visibility_distance=float(cfg.get('visibility_distance', 20.0)),
+                scenes_dir=state.get('scenes_dir') or None))
             options: dict[str, Any] = {'scene': state['scene']}
             if state.get('task'):
                 options['task'] = state['task']
