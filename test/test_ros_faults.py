@@ -10,6 +10,7 @@ dies (or never starts) is named and the launch exits non-zero.
 from __future__ import annotations
 
 import json
+import re
 import os
 from pathlib import Path
 import signal
@@ -117,6 +118,9 @@ def test_bad_sim_task_unknown_scene_and_estop_get_the_true_cause(graph):
     probe.estop(False)
     wait_until(lambda: probe.get('reasoner/status', message='e-stop released'), 30,
                'the reasoner to see the release')
+    # the executor hears the release on its own subscription, maybe later than the reasoner
+    wait_until(lambda: re.search(r'\[action_executor\][^\n]*e-stop released', out.text()), 30,
+               'the executor to see the release')
     again = _run_task(probe, {'task_id': 'during-estop', 'instruction': 'Find the Apple.'}, 2)
     assert again['state'] == 'succeeded', out.text()[-3000:]
 
