@@ -13,12 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Generator
 import random
-import re
 
 from ego_reasoner_ros.core.actions import Action, Verb
 from ego_reasoner_ros.core.parser import format_decision
 from ego_reasoner_ros.core.policy import Policy, PolicyInput
-from ego_reasoner_ros.training.instruction_parser import Op, parse_instruction
+from ego_reasoner_ros.training.instruction_parser import Op, parse_without_scene
 
 _OBJECT_VERBS = (Verb.NAVIGATE_TO, Verb.PICKUP, Verb.PUT, Verb.TOGGLE, Verb.OPEN, Verb.CLOSE)
 _FREE_VERBS = (Verb.OBSERVE, Verb.MOVE_FORWARD, Verb.END)
@@ -32,10 +31,10 @@ EXPLORE_ORDER: tuple[str, ...] = (
 )
 OPENABLE_GUESS = frozenset({'Cabinet', 'Drawer', 'Fridge', 'Microwave', 'Safe', 'Box',
                             'Dresser', 'Toilet'})
-_CAMEL = re.compile(r'\b[A-Z][a-z]+(?:[A-Z][a-z]*)*\b')
-_NOT_TYPES = frozenset({'Please', 'Could', 'Would', 'Can', 'First', 'Then', 'After', 'Kindly',
-                        'It', 'I', 'Do', 'Is', 'Look', 'Take', 'See', 'Try', 'Feel', 'Powering',
-                        'If', 'Next', 'Finally', 'Hi', 'May', 'Put', 'Are'})
+#: Types the heuristic also knows without world access (after the ones the text spells out).
+KNOWN_TYPES: tuple[str, ...] = EXPLORE_ORDER + (
+    'Faucet', 'CoffeeMachine', 'Plate', 'Pan', 'Mug', 'Egg', 'Apple', 'Bread', 'Lettuce',
+    'Potato', 'Tomato')
 
 
 class RandomPolicy(Policy):
@@ -71,11 +70,6 @@ class RandomPolicy(Policy):
         return format_decision(Action(verb, self.rng.choice(self.types)))
 
 
-def instruction_types(instruction: str) -> list[str]:
-    """CamelCase words of an instruction that look like object Types."""
-    return [w for w in _CAMEL.findall(instruction) if w not in _NOT_TYPES]
-
-
 class HeuristicPolicy(Policy):
     """Instruction parsing plus fixed-order exploration, driven by text feedback only."""
 
@@ -90,10 +84,7 @@ class HeuristicPolicy(Policy):
               world: object | None = None) -> None:
         """Parse the instruction (without world access) and restart the script."""
         del seed, world
-        vocab = instruction_types(instruction) + list(EXPLORE_ORDER) + [
-            'Faucet', 'CoffeeMachine', 'Plate', 'Pan', 'Mug', 'Egg', 'Apple', 'Bread',
-            'Lettuce', 'Potato', 'Tomato']
-        ops = parse_instruction(instruction, list(dict.fromkeys(vocab)))
+        ops = parse_without_scene(instruction, KNOWN_TYPES)
         self._gen = self._script(ops)
         self._started = False
 

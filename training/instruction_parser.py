@@ -15,9 +15,9 @@ from typing import Any
 
 from ego_reasoner_ros.core.domain import camel_words
 from ego_reasoner_ros.training.instruction_words import (
-    ANAPHORIC_PLACES, CLOSE, COOK, COOL, DEST_PREPS, DISCARD, FIND, HEAT, LOC_PREPS, NAV,
-    OFF_WORDS, OPEN, PICK, PICK_TO, PRONOUNS, PUT, PUT_AS_PICK, SKIP, SOURCE_PREPS,
-    SPLIT_WORDS, SYNONYMS, TOGGLE, TOGGLE_CHECK, TOKEN, WASH)
+    ANAPHORIC_PLACES, CAPITALISED, CLOSE, COOK, COOL, DEST_PREPS, DISCARD, FIND, HEAT,
+    LOC_PREPS, NAV, NOT_TYPES, OFF_WORDS, OPEN, PICK, PICK_TO, PRONOUNS, PUT, PUT_AS_PICK,
+    SKIP, SOURCE_PREPS, SPLIT_WORDS, SYNONYMS, TOGGLE, TOGGLE_CHECK, TOKEN, WASH)
 
 # The parser works in three passes: (1) object mentions are found in the text and resolved to
 # the scene's Types (exact Types, CamelCase split, plurals, everyday synonyms); each mention
@@ -608,3 +608,17 @@ def parse_instruction(text: str, scene_types: Sequence[str],
     for clause in _split_clauses(items):
         builder.clause(clause)
     return builder.finish(items)
+
+
+def spelled_types(text: str) -> list[str]:
+    """Capitalised (CamelCase) words of ``text`` that look like object Types, in order."""
+    return [w for w in CAPITALISED.findall(text) if w not in NOT_TYPES]
+
+
+def parse_without_scene(text: str, known_types: Sequence[str]) -> list[Op]:
+    """:func:`parse_instruction` with no scene at hand (the heuristic baseline).
+
+    The vocabulary is the Types ``text`` spells out (:func:`spelled_types`), then
+    ``known_types``, first occurrence kept.
+    """
+    return parse_instruction(text, list(dict.fromkeys([*spelled_types(text), *known_types])))

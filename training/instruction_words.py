@@ -179,3 +179,9 @@ ANAPHORIC_PLACES = frozenset({'there', 'inside', 'in', 'into', 'away', 'back', '
 #: The effect a toggle of these Types must have (see ``expert_planner.Planner._toggle_ok``).
 TOGGLE_CHECK = {'StoveBurner': 'cook', 'Faucet': 'wash', 'Microwave': 'heat'}
 TOKEN = re.compile(r"[A-Za-z0-9]+|[.?!;:,]")
+#: Capitalised words, CamelCase included: the Type names a text may spell out.
+CAPITALISED = re.compile(r'\b[A-Z][a-z]+(?:[A-Z][a-z]*)*\b')
+#: Capitalised words that start sentences rather than name Types.
+NOT_TYPES = frozenset({'Please', 'Could', 'Would', 'Can', 'First', 'Then', 'After', 'Kindly',
+                       'It', 'I', 'Do', 'Is', 'Look', 'Take', 'See', 'Try', 'Feel', 'Powering',
+                       'If', 'Next', 'Finally', 'Hi', 'May', 'Put', 'Are'})
