@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from ego_reasoner_ros.training.instruction_parser import (
-    Op, find_mentions, map_noun, parse_instruction)
+    Op, find_mentions, map_noun, parse_instruction, parse_without_scene, spelled_types)
 
 KITCHEN = ['CounterTop', 'Cabinet', 'Fridge', 'Apple', 'Pot', 'Potato', 'Sink', 'SinkBasin',
            'Faucet', 'StoveBurner', 'Pan', 'Lettuce', 'Plate', 'Microwave', 'Egg', 'Mug',
@@ -71,3 +71,13 @@ def test_fridge_and_wash_instruction_with_rinse_it_clean():
                'plate?') == [
         'pickup Potato', 'put Fridge', 'pickup Apple', 'put SinkBasin', 'toggle Faucet',
         'pickup Apple', 'put Plate']
+
+
+def test_without_a_scene_the_spelled_out_types_join_the_known_ones():
+    text = 'Please put the RemoteControl on the Sofa. Then pick up the apple.'
+    assert spelled_types(text) == ['RemoteControl', 'Sofa']  # 'Please', 'Then' start sentences
+    # RemoteControl is known only from the text; "apple" only through the known Types.
+    assert [str(o) for o in parse_without_scene(text, ['Sofa', 'Apple'])] == [
+        'pickup RemoteControl', 'put Sofa', 'pickup Apple']
+    assert [str(o) for o in parse_without_scene(text, [])] == [
+        'pickup RemoteControl', 'put Sofa']
