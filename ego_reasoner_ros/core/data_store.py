@@ -115,13 +115,16 @@ class ManifestEntry:
         return local_path_for(self.upstream)
 
 
-def load_manifest() -> dict[str, Any]:
-    """Return the packaged upstream manifest (``repository``, ``commit``, ``files``)."""
-    resource = importlib.resources.files('ego_reasoner_ros') / 'data' / MANIFEST_NAME
+def load_manifest(name: str = MANIFEST_NAME) -> dict[str, Any]:
+    """Return a packaged upstream manifest (``repository``, ``commit``, ``files``).
+
+    ``name`` is its file under ``ego_reasoner_ros/data/`` (default: the ER data's).
+    """
+    resource = importlib.resources.files('ego_reasoner_ros') / 'data' / name
     try:
         manifest = json.loads(resource.read_text(encoding='utf-8'))
     except (OSError, json.JSONDecodeError) as exc:
-        raise DataError(f'cannot read the packaged {MANIFEST_NAME}: {exc}') from exc
+        raise DataError(f'cannot read the packaged {name}: {exc}') from exc
     validate_manifest(manifest)
     return manifest
 

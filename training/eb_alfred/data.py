@@ -12,7 +12,6 @@ layout of that shared copy (``eb_alfred/splits``, ``eb_alfred/json_2.1.0``, ``ev
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-import importlib.resources
 import json
 import os
 from pathlib import Path
@@ -53,13 +52,7 @@ class Episode:
 
 def load_manifest() -> dict[str, Any]:
     """The packaged sha256 manifest of the EB-ALFRED upstream files."""
-    res = importlib.resources.files('ego_reasoner_ros') / 'data' / MANIFEST_NAME
-    try:
-        manifest = json.loads(res.read_text(encoding='utf-8'))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise DataError(f'cannot read the packaged {MANIFEST_NAME}: {exc}') from exc
-    data_store.validate_manifest(manifest)
-    return manifest
+    return data_store.load_manifest(MANIFEST_NAME)
 
 
 def default_dest(manifest: dict[str, Any] | None = None) -> Path:
