@@ -165,13 +165,18 @@ class Planner:
                 continue
             seq, w2 = found
             # Close what was opened during the episode to take it out (as the key actions do).
-            for c in before:
-                if self._openable(c) and w2.is_open(c) and c not in self.initially_open:
-                    w3 = simulate(w2, [('close', w2.type_of(c))])
-                    if w3 is not None:
-                        seq, w2 = seq + [('close', w2.type_of(c))], w3
-            return seq, w2
+            return self._close_opened(seq, w2, before)
         return None
+
+    def _close_opened(self, seq: list[Step], w: Any,
+                      containers: Any) -> tuple[list[Step], Any]:
+        """Append a close for each of ``containers`` opened during the episode."""
+        for c in containers:
+            if self._openable(c) and w.is_open(c) and c not in self.initially_open:
+                w2 = simulate(w, [('close', w.type_of(c))])
+                if w2 is not None:
+                    seq, w = seq + [('close', w.type_of(c))], w2
+        return seq, w
 
     def _plan_put(self, w: Any, op: Op) -> tuple[list[Step], Any] | None:
         held = w.held
@@ -195,11 +200,7 @@ class Planner:
             seq, w2 = found
             if op.check == 'close_after':
                 parent = w2.parent(held)
-                for c in [parent, *w2.ancestors(parent)]:
-                    if self._openable(c) and w2.is_open(c) and c not in self.initially_open:
-                        w3 = simulate(w2, [('close', w2.type_of(c))])
-                        if w3 is not None:
-                            seq, w2 = seq + [('close', w2.type_of(c))], w3
+                seq, w2 = self._close_opened(seq, w2, [parent, *w2.ancestors(parent)])
             return seq, w2
         return None
 
